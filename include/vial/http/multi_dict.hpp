@@ -1,0 +1,89 @@
+#pragma once
+
+#include <charconv>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace vial {
+
+/// An ordered multi-map of strings: query arguments, form fields, cookies.
+/// Keys are case-sensitive. Distinct objects: safe. Shared objects: unsafe.
+class multi_dict {
+ public:
+  using item = std::pair<std::string, std::string>;
+  using const_iterator = std::vector<item>::const_iterator;
+
+  multi_dict() = default;
+  multi_dict(std::initializer_list<item> items) : items_(items) {}
+
+  /// The first value for `key`, if any.
+  std::optional<std::string_view> get(std::string_view key) const noexcept;
+  /// The first value for `key`, or `fallback`.
+  std::string_view get_or(std::string_view key, std::string_view fallback) const noexcept;
+  /// Every value for `key`, in order.
+  std::vector<std::string_view> get_all(std::string_view key) const;
+  bool contains(std::string_view key) const noexcept;
+
+  /// The first value for `key` converted to `T` (an arithmetic type or std::string).
+  /// Absent: `std::nullopt`. Present but not a valid `T` (or out of range): throws
+  /// `vial::http_error` 400 naming the key, so a bad query argument is the client's error.
+  template <class T>
+  std::optional<T> get_as(std::string_view key) const;
+
+  void add(std::string key, std::string value) { items_.emplace_back(std::move(key), std::move(value)); }
+  /// Replaces every value of `key` with one.
+  void set(std::string_view key, std::string value);
+
+  /// What the keys are called in `get_as` errors: "query argument" (the default), "form field"
+  /// or "cookie", so the client is told which input was wrong.
+  std::string_view noun() const noexcept { return noun_; }
+  void set_noun(std::string noun) { noun_ = std::move(noun); }
+
+  std::size_t size() const noexcept { return items_.size(); }
+  bool empty() const noexcept { return items_.empty(); }
+  const_iterator begin() const noexcept { return items_.begin(); }
+  const_iterator end() const noexcept { return items_.end(); }
+
+ private:
+  std::vector<item> items_;
+  std::string noun_ = "query argument";
+};
+
+namespace detail {
+/// Throws `http_error` 400: "<noun> '<key>' must be <expected>, got '<value>'".
+[[noreturn]] void throw_bad_argument(std::string_view noun, std::string_view key,
+                                     std::string_view value, std::string_view expected);
+/// As above with the noun "query argument".
+[[noreturn]] void throw_bad_argument(std::string_view key, std::string_view value,
+                                     std::string_view expected);
+}  // namespace detail
+
+template <class T>
+std::optional<T> multi_dict::get_as(std::string_view key) const {
+  auto v = get(key);
+  if (!v) return std::nullopt;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return std::string(*v);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (*v == "1" || *v == "true" || *v == "yes" || *v == "on") return true;
+    if (*v == "0" || *v == "false" || *v == "no" || *v == "off") return false;
+    detail::throw_bad_argument(noun_, key, *v, "a boolean");
+  } else {
+    static_assert(std::is_arithmetic_v<T>, "get_as<T> takes an arithmetic type or std::string");
+    T out{};
+    const char* first = v->data();
+    const char* last = first + v->size();
+    auto [ptr, ec] = std::from_chars(first, last, out);
+    if (ec != std::errc{} || ptr != last || v->empty()) {
+      detail::throw_bad_argument(noun_, key, *v,
+                                 std::is_integral_v<T> ? "an integer in range" : "a number");;
+    }
+    return out;
+  }
+}
+
+}  // namespace vial

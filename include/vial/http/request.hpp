@@ -1,0 +1,136 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "vial/http/headers.hpp"
+#include "vial/http/method.hpp"
+#include "vial/http/multi_dict.hpp"
+#include "vial/http/multipart.hpp"
+#include "vial/http/path_params.hpp"
+
+namespace vial {
+
+/// One HTTP request as the application sees it: everything is parsed and decoded once, when it
+/// is built, except the body's JSON and form data, which are parsed on first use.
+/// A request is handled by one thread at a time. Distinct objects: safe. Shared objects: unsafe.
+class request {
+ public:
+  request() = default;
+  /// Builds a request from its wire parts. `target` is the request-target as sent
+  /// ("/a%20b?x=1"). Throws `http_error` 400 when the target is not origin-form or its path or
+  /// query holds a malformed escape or invalid UTF-8.
+  request(std::string_view method, std::string_view target, vial::headers headers = {},
+          std::string body = {});
+
+  vial::method method() const noexcept { return method_; }
+  /// The method token as sent ("GET", "PROPFIND").
+  std::string_view method_name() const noexcept { return method_name_; }
+  /// The raw request-target, as sent.
+  std::string_view target() const noexcept { return target_; }
+  /// The percent-decoded path ("/a b").
+  std::string_view path() const noexcept { return path_; }
+  /// The raw query string without '?'.
+  std::string_view query_string() const noexcept { return query_string_; }
+  /// Decoded query arguments, multi-valued and in order.
+  const multi_dict& args() const noexcept { return args_; }
+  const vial::headers& headers() const noexcept { return headers_; }
+  /// The first value of header `name`, if any.
+  std::optional<std::string_view> header(std::string_view name) const noexcept {
+    return headers_.get(name);
+  }
+  /// Cookies from the Cookie header(s).
+  const multi_dict& cookies() const noexcept { return cookies_; }
+  const std::string& body() const noexcept { return body_; }
+  /// The media type of the body without parameters, lower-cased ("application/json").
+  std::string_view mimetype() const noexcept { return mimetype_; }
+  /// HTTP version as major*10+minor (11 for HTTP/1.1).
+  int version() const noexcept { return version_; }
+  void set_version(int v) noexcept { version_ = v; }
+
+  /// The body parsed as JSON, parsed once on first use.
+  /// Throws `http_error` 415 when the Content-Type is not JSON (application/json or any
+  /// `+json` type), and 400 with the parse position when the body is empty or not valid JSON.
+  const nlohmann::json& json() const;
+
+  /// Form fields of an application/x-www-form-urlencoded or multipart/form-data body, parsed on
+  /// first use; empty for other content types. Throws `http_error` 400 on malformed data
+  /// and 413 when a part exceeds `form_limits`.
+  const multi_dict& form() const;
+  /// Uploaded files of a multipart/form-data body (parsed with `form()`).
+  const std::vector<uploaded_file>& files() const;
+  /// Limits applied when `form()` parses multipart data.
+  void set_form_limits(const multipart_limits& limits) noexcept { form_limits_ = limits; }
+
+  /// The peer's address ("127.0.0.1:53122"); empty for in-process requests.
+  std::string_view remote_address() const noexcept { return remote_address_; }
+  void set_remote_address(std::string address) { remote_address_ = std::move(address); }
+
+  /// Parameters bound from the matched rule, in rule order (set by dispatch).
+  const path_params& params() const noexcept { return params_; }
+  void set_params(path_params params) { params_ = std::move(params); }
+  /// The endpoint name of the matched route, empty before matching or on a miss.
+  std::string_view endpoint() const noexcept { return endpoint_; }
+  void set_endpoint(std::string endpoint) { endpoint_ = std::move(endpoint); }
+
+  /// Per-request storage, one slot per type (Flask's `g`): hooks put data here for the handler
+  /// and for later hooks. `g<T>()` default-constructs the slot on first use.
+  template <class T>
+  T& g();
+  /// The slot for `T`, or nullptr when nothing was stored.
+  template <class T>
+  T* find_g() const noexcept;
+
+ private:
+  struct slot {
+    const std::type_info* type;
+    std::shared_ptr<void> value;
+  };
+  void parse_form() const;
+
+  vial::method method_ = vial::method::get;
+  std::string method_name_ = "GET";
+  std::string target_ = "/";
+  std::string path_ = "/";
+  std::string query_string_;
+  multi_dict args_;
+  vial::headers headers_;
+  multi_dict cookies_;
+  std::string body_;
+  std::string mimetype_;
+  int version_ = 11;
+  std::string remote_address_;
+  path_params params_;
+  std::string endpoint_;
+  multipart_limits form_limits_;
+  std::vector<slot> slots_;
+  // Parsed lazily; shared so that request stays copyable with nlohmann::json incomplete here.
+  mutable std::shared_ptr<const nlohmann::json> json_;
+  mutable std::shared_ptr<const multi_dict> form_;
+  mutable std::shared_ptr<const std::vector<uploaded_file>> files_;
+};
+
+template <class T>
+T& request::g() {
+  if (T* found = find_g<T>()) return *found;
+  auto value = std::make_shared<T>();
+  T& ref = *value;
+  slots_.push_back(slot{&typeid(T), std::move(value)});
+  return ref;
+}
+
+template <class T>
+T* request::find_g() const noexcept {
+  for (const auto& s : slots_) {
+    if (*s.type == typeid(T)) return static_cast<T*>(s.value.get());
+  }
+  return nullptr;
+}
+
+}  // namespace vial

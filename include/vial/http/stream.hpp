@@ -1,0 +1,36 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace vial {
+
+/// A response body produced piece by piece; the server sends it with chunked encoding and
+/// flushes each piece as it is produced. Build one with `vial::stream` / `vial::event_stream`
+/// (app/stream.hpp) rather than deriving from this directly.
+class body_stream {
+ public:
+  virtual ~body_stream() = default;
+  /// True when chunks come from a coroutine (`async_body_stream`); the server then drives it
+  /// as a coroutine instead of calling `next()`.
+  virtual bool is_async() const noexcept { return false; }
+  /// The next chunk, or nullopt at the end. Sync streams only; may block (it runs on a worker).
+  virtual std::optional<std::string> next() = 0;
+  /// The client went away or the server is stopping: stop producing and release resources.
+  /// Called at most once, never concurrently with `next()`.
+  virtual void close() noexcept {}
+};
+
+/// One server-sent event. Multi-line data is split into several `data:` lines.
+struct sse_event {
+  std::string data;
+  std::string event;  ///< `event:` field, omitted when empty
+  std::string id;     ///< `id:` field, omitted when empty
+  std::optional<int> retry_ms;
+};
+
+/// The event's wire form, ending with the blank line that dispatches it. CR and LF inside
+/// `event` and `id` are removed so a field can never inject another.
+std::string format_sse(const sse_event& e);
+
+}  // namespace vial

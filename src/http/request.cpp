@@ -1,0 +1,163 @@
+#include "vial/http/request.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "vial/http/cookies.hpp"
+#include "vial/http/error.hpp"
+#include "vial/http/url.hpp"
+#include "urlencoded.hpp"
+
+namespace vial {
+
+namespace {
+
+[[noreturn]] void bad_request(std::string message) { throw http_error(400, std::move(message)); }
+
+[[noreturn]] void bad_target() { bad_request("malformed request target"); }
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  auto last = s.find_last_not_of(" \t");
+  return s.substr(first, last - first + 1);
+}
+
+// Bytes that can never appear in a request-target: controls, space, DEL, and '#' (a fragment
+// is never sent). Raw bytes >= 0x80 are tolerated, as most servers do; they are checked as
+// UTF-8 after decoding.
+bool has_forbidden_target_byte(std::string_view target) noexcept {
+  for (char c : target) {
+    auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b == 0x7F || c == '#') return true;
+  }
+  return false;
+}
+
+// RFC 9112 3.2.2: absolute-form "http://host:port/path?query". Returns the origin-form part
+// ("/path?query"); "/" when the path is empty.
+std::string_view strip_absolute_form(std::string_view target) {
+  auto sep = target.find("://");
+  if (sep == std::string_view::npos) bad_target();
+  std::string_view scheme = target.substr(0, sep);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https")) bad_target();
+  std::string_view rest = target.substr(sep + 3);
+  auto path_start = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, path_start);
+  if (authority.empty()) bad_target();
+  if (path_start == std::string_view::npos) return {};
+  return rest.substr(path_start);
+}
+
+// Parser error messages can quote the input; keep the description valid UTF-8 so it can be
+// sent back in any format, JSON included.
+std::string printable(std::string text) {
+  if (is_valid_utf8(text)) return text;
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+  }
+  return text;
+}
+
+bool is_json_mimetype(std::string_view mimetype) noexcept {
+  constexpr std::string_view suffix = "+json";
+  return mimetype == "application/json" ||
+         (mimetype.size() > suffix.size() && mimetype.find('/') != std::string_view::npos &&
+          mimetype.substr(mimetype.size() - suffix.size()) == suffix);
+}
+
+}  // namespace
+
+request::request(std::string_view method, std::string_view target, vial::headers headers,
+                 std::string body)
+    : method_(parse_method(method)),
+      method_name_(method),
+      target_(target),
+      headers_(std::move(headers)),
+      body_(std::move(body)) {
+  if (target.empty() || has_forbidden_target_byte(target)) bad_target();
+
+  std::string_view origin;
+  if (target == "*") {
+    if (method_ != vial::method::options) bad_target();
+    path_ = "*";
+  } else {
+    origin = target.front() == '/' ? target : strip_absolute_form(target);
+    auto question = origin.find('?');
+    std::string_view raw_path = origin.substr(0, question);
+    if (question != std::string_view::npos) query_string_ = std::string(origin.substr(question + 1));
+
+    auto decoded = percent_decode(raw_path);
+    if (!decoded) bad_request("malformed percent-encoding in path");
+    if (!is_valid_utf8(*decoded)) bad_request("invalid UTF-8 in path");
+    if (decoded->find('\0') != std::string::npos) bad_request("NUL byte in path");
+    path_ = decoded->empty() ? std::string("/") : std::move(*decoded);
+    args_ = parse_query(query_string_);
+  }
+
+  cookies_.set_noun("cookie");
+  for (std::string_view header : headers_.get_all("Cookie")) {
+    for (auto& [name, value] : parse_cookie_header(header)) cookies_.add(name, value);
+  }
+
+  if (auto content_type = headers_.get("Content-Type")) {
+    mimetype_ = to_lower(trim(content_type->substr(0, content_type->find(';'))));
+  }
+}
+
+const nlohmann::json& request::json() const {
+  if (json_) return *json_;
+  if (!is_json_mimetype(mimetype_)) {
+    std::string got = mimetype_.empty() ? std::string("none") : "'" + printable(mimetype_) + "'";
+    throw http_error(415, "expected Content-Type application/json, got " + got);
+  }
+  if (body_.empty()) bad_request("request body is empty; expected JSON");
+  try {
+    json_ = std::make_shared<const nlohmann::json>(nlohmann::json::parse(body_));
+  } catch (const nlohmann::json::parse_error& e) {
+    // what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."; the
+    // bracketed id means nothing to a client.
+    std::string_view what = e.what();
+    if (auto close = what.find("] "); what.starts_with("[json.exception") && close != what.npos) {
+      what.remove_prefix(close + 2);
+    }
+    bad_request(printable("invalid JSON body: " + std::string(what)));
+  }
+  return *json_;
+}
+
+void request::parse_form() const {
+  auto fields = std::make_shared<multi_dict>();
+  auto files = std::make_shared<std::vector<uploaded_file>>();
+  if (mimetype_ == "application/x-www-form-urlencoded") {
+    *fields = detail::parse_urlencoded(body_, "form field");
+  } else if (mimetype_ == "multipart/form-data") {
+    std::string boundary = multipart_boundary(headers_.get_or("Content-Type", {}));
+    if (boundary.empty()) bad_request("multipart/form-data request has no valid boundary parameter");
+    multipart_data data = parse_multipart(body_, boundary, form_limits_);
+    *fields = std::move(data.fields);
+    *files = std::move(data.files);
+  }
+  fields->set_noun("form field");
+  form_ = std::move(fields);
+  files_ = std::move(files);
+}
+
+const multi_dict& request::form() const {
+  if (!form_) parse_form();
+  return *form_;
+}
+
+const std::vector<uploaded_file>& request::files() const {
+  if (!files_) parse_form();
+  return *files_;
+}
+
+}  // namespace vial
