@@ -11,14 +11,14 @@ namespace vial {
 
 /// Attributes of a Set-Cookie header. Defaults give a session cookie for the whole site.
 struct cookie_options {
-  std::optional<std::chrono::seconds> max_age;
-  std::optional<std::chrono::system_clock::time_point> expires;
+  std::optional<std::chrono::seconds> max_age{};
+  std::optional<std::chrono::system_clock::time_point> expires{};
   std::string path = "/";
-  std::string domain;
+  std::string domain{};
   bool secure = false;
   bool http_only = false;
   /// "Strict", "Lax", "None" or empty (attribute omitted). "None" requires `secure`.
-  std::string same_site;
+  std::string same_site{};
 };
 
 /// Parses a Cookie request header ("a=1; b=2"). Malformed pairs are skipped, as browsers do;

@@ -12,10 +12,10 @@ namespace vial {
 
 /// One file part of a multipart/form-data body.
 struct uploaded_file {
-  std::string field;         ///< the form field name
-  std::string filename;      ///< as sent by the client: never use it as a path unchecked
-  std::string content_type;  ///< the part's Content-Type, "application/octet-stream" if absent
-  std::string content;
+  std::string field{};         ///< the form field name
+  std::string filename{};      ///< as sent by the client: never use it as a path unchecked
+  std::string content_type{};  ///< the part's Content-Type, "application/octet-stream" if absent
+  std::string content{};
 };
 
 /// Bounds on a multipart body; exceeding one is a 413.
@@ -27,8 +27,8 @@ struct multipart_limits {
 
 /// The fields and files of a multipart/form-data body.
 struct multipart_data {
-  multi_dict fields;
-  std::vector<uploaded_file> files;
+  multi_dict fields{};
+  std::vector<uploaded_file> files{};
 };
 
 /// Extracts the boundary parameter of a multipart Content-Type; empty when absent or invalid.

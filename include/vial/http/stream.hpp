@@ -23,10 +23,11 @@ class body_stream {
 
 /// One server-sent event. Multi-line data is split into several `data:` lines.
 struct sse_event {
-  std::string data;
-  std::string event;  ///< `event:` field, omitted when empty
-  std::string id;     ///< `id:` field, omitted when empty
-  std::optional<int> retry_ms;
+  // Every member has an initializer so `{.data = ...}` does not warn under GCC 12's -Wextra.
+  std::string data{};
+  std::string event{};  ///< `event:` field, omitted when empty
+  std::string id{};     ///< `id:` field, omitted when empty
+  std::optional<int> retry_ms{};
 };
 
 /// The event's wire form, ending with the blank line that dispatches it. CR and LF inside
