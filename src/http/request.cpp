@@ -1,5 +1,7 @@
 #include "vial/http/request.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "vial/http/cookies.hpp"
@@ -73,6 +75,27 @@ bool is_json_mimetype(std::string_view mimetype) noexcept {
           mimetype.substr(mimetype.size() - suffix.size()) == suffix);
 }
 
+// Depth of the deepest array or object, stopping early past `limit`. Brackets inside strings
+// do not count. Malformed input is left for the parser to report.
+std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size() && deepest <= limit; ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
 
 request::request(std::string_view method, std::string_view target, vial::headers headers,
@@ -119,6 +142,10 @@ const nlohmann::json& request::json() const {
     throw http_error(415, "expected Content-Type application/json, got " + got);
   }
   if (body_.empty()) bad_request("request body is empty; expected JSON");
+  if (json_depth(body_, max_json_depth) > max_json_depth) {
+    bad_request("invalid JSON body: nested deeper than " + std::to_string(max_json_depth) +
+                " levels");
+  }
   try {
     json_ = std::make_shared<const nlohmann::json>(nlohmann::json::parse(body_));
   } catch (const nlohmann::json::parse_error& e) {

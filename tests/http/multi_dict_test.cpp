@@ -73,6 +73,14 @@ TEST_CASE("get_as rejects non-numbers with a 400 naming the key", "[http][multi_
                     "query argument 'space' must be an integer in range, got ' 1'");
   CHECK_THROWS_WITH(d.get_as<double>("f"), "query argument 'f' must be a number, got 'nope'");
   CHECK_THROWS_WITH(d.get_as<bool>("b"), "query argument 'b' must be a boolean, got 'maybe'");
+  vial::multi_dict special{{"nan", "nan"}, {"inf", "inf"}, {"big", "1e999"}, {"sci", "1e3"}};
+  CHECK_THROWS_WITH(special.get_as<double>("nan"),
+                    "query argument 'nan' must be a number, got 'nan'");
+  CHECK_THROWS_WITH(special.get_as<double>("inf"),
+                    "query argument 'inf' must be a number, got 'inf'");
+  CHECK_THROWS_WITH(special.get_as<double>("big"),
+                    "query argument 'big' must be a number, got '1e999'");
+  CHECK(special.get_as<double>("sci") == 1000.0);
   CHECK(status_of([&] { (void)d.get_as<int>("n"); }) == 400);
 }
 

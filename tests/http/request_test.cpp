@@ -184,6 +184,21 @@ TEST_CASE("request json answers 400 with the parse position for invalid JSON",
   CHECK(status_of([] { (void)with_body("application/json", "nope").json(); }) == 400);
 }
 
+TEST_CASE("request json rejects nesting deeper than max_json_depth", "[http][request][json]") {
+  constexpr auto limit = vial::request::max_json_depth;
+  auto nested = [](std::size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+  };
+  CHECK(with_body("application/json", nested(limit)).json().is_array());
+  CHECK_THROWS_WITH(with_body("application/json", nested(limit + 1)).json(),
+                    "invalid JSON body: nested deeper than 512 levels");
+  // A million levels must be a clean 400, not a stack overflow.
+  CHECK(status_of([&] { (void)with_body("application/json", nested(1000000)).json(); }) == 400);
+  // Brackets inside strings, escaped quotes included, do not count.
+  std::string in_string = "[\"\\\"" + std::string(2 * limit, '[') + "\"]";
+  CHECK(with_body("application/json", in_string).json().size() == 1);
+}
+
 TEST_CASE("request json error messages stay valid UTF-8 for invalid input bytes",
           "[http][request][json]") {
   try {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <charconv>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,7 +79,9 @@ std::optional<T> multi_dict::get_as(std::string_view key) const {
     const char* first = v->data();
     const char* last = first + v->size();
     auto [ptr, ec] = std::from_chars(first, last, out);
-    if (ec != std::errc{} || ptr != last || v->empty()) {
+    bool finite = true;
+    if constexpr (std::is_floating_point_v<T>) finite = std::isfinite(out);  // no "nan", "inf"
+    if (ec != std::errc{} || ptr != last || v->empty() || !finite) {
       detail::throw_bad_argument(noun_, key, *v,
                                  std::is_integral_v<T> ? "an integer in range" : "a number");;
     }

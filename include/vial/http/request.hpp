@@ -54,9 +54,14 @@ class request {
   int version() const noexcept { return version_; }
   void set_version(int v) noexcept { version_ = v; }
 
+  /// Deepest nesting of arrays and objects `json()` accepts. nlohmann::json copies and dumps
+  /// recursively, so an unbounded depth would let a client overflow the stack.
+  static constexpr std::size_t max_json_depth = 512;
+
   /// The body parsed as JSON, parsed once on first use.
   /// Throws `http_error` 415 when the Content-Type is not JSON (application/json or any
-  /// `+json` type), and 400 with the parse position when the body is empty or not valid JSON.
+  /// `+json` type), and 400 with the parse position when the body is empty, not valid JSON or
+  /// nested deeper than `max_json_depth`.
   const nlohmann::json& json() const;
 
   /// Form fields of an application/x-www-form-urlencoded or multipart/form-data body, parsed on
