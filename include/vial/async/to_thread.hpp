@@ -1,0 +1,129 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include "vial/async/task.hpp"
+
+namespace vial {
+
+/// A fixed set of threads for blocking work (SQLite, file I/O, sync libraries), so coroutines
+/// can wait for it without blocking their own thread. Work beyond the thread count queues.
+/// Distinct objects: safe. Shared objects: safe.
+class blocking_pool {
+ public:
+  explicit blocking_pool(std::size_t threads);
+  /// Waits for queued and running work to finish, then joins the threads.
+  ~blocking_pool();
+  blocking_pool(const blocking_pool&) = delete;
+  blocking_pool& operator=(const blocking_pool&) = delete;
+
+  /// Queues `work` to run on one of the pool's threads.
+  void submit(std::function<void()> work);
+  std::size_t size() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// The pool `to_thread` uses on this thread: the one the current bridge run was given, else a
+/// process-wide pool of max(4, hardware threads) created on first use.
+blocking_pool& current_blocking_pool();
+
+namespace detail {
+/// Keeps the calling bridge run's context alive while blocking work that will post back to it
+/// is still running elsewhere.
+std::shared_ptr<void> retain_bridge_context();
+}  // namespace detail
+
+/// Runs `fn()` on `pool` and resumes the awaiting coroutine with its result (or exception):
+/// asgiref's sync_to_async. If the awaiting coroutine is cancelled (a timeout), it resumes at
+/// once with `operation_aborted`; `fn` cannot be interrupted and its result is discarded.
+template <class F>
+auto to_thread(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
+  using R = std::invoke_result_t<F&>;
+  using value_type = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+  auto keep_alive = detail::retain_bridge_context();
+  // Named, not a temporary inside the co_await expression: GCC 12 destroys such temporaries
+  // twice (see docs/design.md, "Coroutine temporaries").
+  auto initiation = [&pool, &fn, keep_alive](auto handler) mutable {
+    using handler_type = decltype(handler);
+    auto ex = boost::asio::get_associated_executor(handler);
+    using work_type = decltype(boost::asio::make_work_guard(ex));
+    // Whoever completes first (the work, or a cancellation) owns the handler and the work
+    // guard, and releases both on the awaiting coroutine's own thread, so the bridge never
+    // sees work still counted after the coroutine resumed.
+    struct state {
+      std::atomic<bool> completed{false};
+      std::optional<handler_type> handler;
+      std::optional<work_type> work;
+    };
+    auto st = std::make_shared<state>();
+    st->work.emplace(boost::asio::make_work_guard(ex));
+    st->handler.emplace(std::move(handler));
+    auto complete = [](std::shared_ptr<state> s, std::exception_ptr error, value_type value) {
+      auto h = std::move(*s->handler);
+      s->handler.reset();
+      auto w = std::move(*s->work);
+      s->work.reset();
+      std::move(h)(error, std::move(value));
+    };
+    auto slot = boost::asio::get_associated_cancellation_slot(*st->handler);
+    if (slot.is_connected()) {
+      slot.assign([st, ex, complete](boost::asio::cancellation_type) mutable {
+        if (st->completed.exchange(true)) return;
+        boost::asio::post(ex, [st, complete] {
+          complete(st,
+                   std::make_exception_ptr(
+                       boost::system::system_error(boost::asio::error::operation_aborted)),
+                   value_type{});
+        });
+      });
+    }
+    pool.submit([keep_alive, st, ex, complete, fn = std::move(fn)]() mutable {
+      std::exception_ptr error;
+      value_type value{};
+      try {
+        if constexpr (std::is_void_v<R>) {
+          fn();
+        } else {
+          value = fn();
+        }
+      } catch (...) {
+        error = std::current_exception();
+      }
+      if (st->completed.exchange(true)) return;  // cancelled: the result is discarded
+      boost::asio::post(ex, [st, complete, error, value = std::move(value)]() mutable {
+        complete(st, error, std::move(value));
+      });
+    });
+  };
+  auto op = boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                        void(std::exception_ptr, value_type)>(
+      std::move(initiation), boost::asio::use_awaitable);
+  auto result = co_await std::move(op);
+  if constexpr (!std::is_void_v<R>) co_return std::move(result);
+}
+
+/// `to_thread` on `current_blocking_pool()`.
+template <class F>
+auto to_thread(F fn) -> task<std::invoke_result_t<F&>> {
+  return to_thread(current_blocking_pool(), std::move(fn));
+}
+
+}  // namespace vial

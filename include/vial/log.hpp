@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+namespace vial {
+
+enum class log_level { debug, info, warning, error, off };
+
+/// "DEBUG", "INFO", "WARNING", "ERROR".
+std::string_view to_string(log_level level) noexcept;
+
+/// Receives formatted lines (without trailing newline). Called from any thread: sinks must be
+/// thread-safe.
+using log_sink = std::function<void(log_level, std::string_view)>;
+
+/// A level filter in front of a sink. The default writes "LEVEL vial: message" lines to stderr.
+/// Distinct objects: safe. Shared objects: safe (const use), once configured.
+class logger {
+ public:
+  logger();
+  explicit logger(log_sink sink, log_level min_level = log_level::info);
+
+  bool enabled(log_level level) const noexcept { return level >= min_ && sink_ != nullptr; }
+  void log(log_level level, std::string_view message) const;
+  void debug(std::string_view m) const { log(log_level::debug, m); }
+  void info(std::string_view m) const { log(log_level::info, m); }
+  void warning(std::string_view m) const { log(log_level::warning, m); }
+  void error(std::string_view m) const { log(log_level::error, m); }
+
+  void set_level(log_level level) noexcept { min_ = level; }
+  log_level level() const noexcept { return min_; }
+
+ private:
+  log_sink sink_;
+  log_level min_ = log_level::info;
+};
+
+/// The stderr logger used where no other is given.
+const logger& default_logger() noexcept;
+
+}  // namespace vial

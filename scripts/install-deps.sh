@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages vial needs. Idempotent: quick when everything is present.
+#   scripts/install-deps.sh            build + test dependencies
+#   scripts/install-deps.sh --bench    also the peers the benchmarks measure against
+#   scripts/install-deps.sh --browser  also Chromium for the browser test
+#   scripts/install-deps.sh --fuzz     also clang's libFuzzer runtime
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build ccache pkg-config
+  libboost1.81-dev nlohmann-json3-dev catch2 libssl-dev libsqlite3-dev
+  curl openssl python3 python3-requests
+)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(wrk nginx-light libcpp-httplib-dev gunicorn python3-flask python3-aiohttp
+                        python3-asgiref hyperfine) ;;
+    --browser) packages+=(chromium) ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,87 @@
+#include "vial/async/background.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "support/catch.hpp"
+#include "support/log_capture.hpp"
+#include "vial/async/timeout.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("background coroutine work runs to completion after the caller returned",
+          "[async][background]") {
+  vial::background_executor ex(1);
+  std::atomic<bool> sent{false};
+  auto h = ex.spawn(
+      [](std::atomic<bool>& flag) -> vial::task<void> {
+        co_await vial::sleep_for(20ms);
+        flag = true;
+      }(sent),
+      "send-email");
+  CHECK(h.valid());
+  CHECK(h.id().rfind("bg-", 0) == 0);
+  REQUIRE(h.wait_for(2s));
+  CHECK(h.state() == vial::background_state::done);
+  CHECK(sent);
+}
+
+TEST_CASE("background state moves from queued to running to done", "[async][background]") {
+  vial::background_executor ex(1);
+  std::atomic<bool> release{false};
+  auto blocker = ex.submit([&] {
+    while (!release) std::this_thread::sleep_for(1ms);
+  });
+  auto queued = ex.submit([] {});
+  CHECK(queued.state() == vial::background_state::queued);
+  for (int i = 0; i < 1000 && blocker.state() != vial::background_state::running; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(blocker.state() == vial::background_state::running);
+  release = true;
+  REQUIRE(queued.wait_for(2s));
+  CHECK(queued.state() == vial::background_state::done);
+}
+
+TEST_CASE("a failing background task is logged and reported, never dropped",
+          "[async][background]") {
+  vial::testing::log_capture log;
+  vial::background_executor ex(1, &log.logger());
+  auto h = ex.submit([] { throw std::runtime_error("smtp down"); }, "send-email");
+  REQUIRE(h.wait_for(2s));
+  CHECK(h.state() == vial::background_state::failed);
+  CHECK(h.error() == "smtp down");
+  CHECK(log.contains("send-email"));
+  CHECK(log.contains("smtp down"));
+}
+
+TEST_CASE("drain waits for pending work within its deadline", "[async][background]") {
+  vial::background_executor ex(2);
+  std::atomic<int> done{0};
+  for (int i = 0; i < 5; ++i) {
+    ex.spawn([](std::atomic<int>& d) -> vial::task<void> {
+      co_await vial::sleep_for(20ms);
+      ++d;
+    }(done));
+  }
+  CHECK(ex.drain(2s) == 0);
+  CHECK(done == 5);
+  CHECK_THROWS_AS(ex.submit([] {}), std::logic_error);
+}
+
+TEST_CASE("drain abandons work past its deadline and reports it", "[async][background]") {
+  vial::testing::log_capture log;
+  vial::background_executor ex(1, &log.logger());
+  std::atomic<bool> finished{false};
+  auto h = ex.spawn([](std::atomic<bool>& f) -> vial::task<void> {
+    co_await vial::sleep_for(10s);
+    f = true;
+  }(finished), "slow-report");
+  CHECK(ex.drain(30ms) == 1);
+  CHECK(h.state() == vial::background_state::abandoned);
+  CHECK(log.contains("slow-report"));
+  CHECK(log.contains("abandoned"));
+  CHECK_FALSE(finished);
+}

@@ -1,0 +1,121 @@
+#include "vial/async/bridge.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "support/catch.hpp"
+#include "support/log_capture.hpp"
+#include "vial/async/timeout.hpp"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+vial::task<int> answer() { co_return 42; }
+
+vial::task<void> fail() {
+  co_await vial::sleep_for(1ms);
+  throw std::runtime_error("boom");
+}
+
+struct sets_on_destroy {
+  std::shared_ptr<std::atomic<bool>> flag;
+  ~sets_on_destroy() { *flag = true; }
+};
+
+}  // namespace
+
+TEST_CASE("async_to_sync returns the task's value", "[async][bridge]") {
+  CHECK(vial::async_to_sync(answer()) == 42);
+}
+
+TEST_CASE("async_to_sync rethrows the task's exception", "[async][bridge]") {
+  CHECK_THROWS_WITH(vial::async_to_sync(fail()), "boom");
+  // The thread's context is usable again afterwards.
+  CHECK(vial::async_to_sync(answer()) == 42);
+}
+
+TEST_CASE("async_to_sync runs the task on the calling thread", "[async][bridge]") {
+  auto caller = std::this_thread::get_id();
+  auto ran_on = vial::async_to_sync([]() -> vial::task<std::thread::id> {
+    co_await vial::sleep_for(1ms);
+    co_return std::this_thread::get_id();
+  }());
+  CHECK(ran_on == caller);
+}
+
+TEST_CASE("async_to_sync inside a driven coroutine throws bridge_error at once",
+          "[async][bridge]") {
+  auto nested = []() -> vial::task<int> { co_return vial::async_to_sync(answer()); };
+  CHECK_THROWS_AS(vial::async_to_sync(nested()), vial::bridge_error);
+  CHECK_THROWS_WITH(vial::async_to_sync(nested()),
+                    Catch::Contains("co_await the task instead"));
+  CHECK_FALSE(vial::in_bridge());
+}
+
+TEST_CASE("work a task spawned and did not await never survives into the next call",
+          "[async][bridge]") {
+  vial::testing::log_capture log;
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto destroyed = std::make_shared<std::atomic<bool>>(false);
+
+  auto leaky = [&]() -> vial::task<void> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(
+        ex,
+        [](std::shared_ptr<std::atomic<bool>> f, [[maybe_unused]] sets_on_destroy guard) -> vial::task<void> {
+          co_await vial::sleep_for(30ms);
+          *f = true;
+        }(fired, sets_on_destroy{destroyed}),
+        asio::detached);
+    co_return;
+  };
+  vial::async_to_sync(leaky(), {.label = "GET /leaky", .log = &log.logger()});
+
+  CHECK(*destroyed);  // the spawned coroutine's frame is gone when the call returns
+  CHECK(log.contains("GET /leaky"));
+  CHECK(log.contains("still pending"));
+
+  // The next request runs well past the leaked timer's deadline: it never fires.
+  vial::async_to_sync(vial::sleep_for(80ms));
+  CHECK_FALSE(*fired);
+}
+
+TEST_CASE("a clean run logs nothing and reuses the context", "[async][bridge]") {
+  vial::testing::log_capture log;
+  for (int i = 0; i < 3; ++i) {
+    CHECK(vial::async_to_sync(answer(), {.label = "GET /", .log = &log.logger()}) == 42);
+  }
+  CHECK(log.lines().empty());
+}
+
+TEST_CASE("an exception escaping posted work is logged, not lost", "[async][bridge]") {
+  vial::testing::log_capture log;
+  auto task = []() -> vial::task<int> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::post(ex, [] { throw std::runtime_error("detached failure"); });
+    co_await vial::sleep_for(5ms);
+    co_return 7;
+  };
+  CHECK(vial::async_to_sync(task(), {.label = "GET /d", .log = &log.logger()}) == 7);
+  CHECK(log.contains("detached failure"));
+}
+
+TEST_CASE("bridges on several threads are independent", "[async][bridge]") {
+  std::atomic<int> sum{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) sum += vial::async_to_sync(answer());
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(sum == 4 * 50 * 42);
+}
