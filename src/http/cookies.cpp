@@ -128,8 +128,7 @@ std::string format_set_cookie(std::string_view name, std::string_view value,
     }
     if (same_site.empty()) {
       throw std::invalid_argument("cookie SameSite for '" + std::string(name) +
-                                  "' must be Strict, Lax or None, got '" + options.same_site +
-                                  "'");
+                                  "' must be Strict, Lax or None, got '" + options.same_site + "'");
     }
     if (same_site == "None" && !options.secure) {
       throw std::invalid_argument("cookie '" + std::string(name) +
@@ -168,8 +167,8 @@ std::string format_set_cookie(std::string_view name, std::string_view value,
 }
 
 std::string format_http_date(std::chrono::system_clock::time_point t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(
-      std::chrono::floor<std::chrono::seconds>(t));
+  std::time_t secs =
+      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[40];

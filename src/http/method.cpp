@@ -4,16 +4,26 @@ namespace vial {
 
 std::string_view to_string(method m) noexcept {
   switch (m) {
-    case method::get: return "GET";
-    case method::head: return "HEAD";
-    case method::post: return "POST";
-    case method::put: return "PUT";
-    case method::delete_: return "DELETE";
-    case method::options: return "OPTIONS";
-    case method::patch: return "PATCH";
-    case method::connect: return "CONNECT";
-    case method::trace: return "TRACE";
-    case method::other: break;
+    case method::get:
+      return "GET";
+    case method::head:
+      return "HEAD";
+    case method::post:
+      return "POST";
+    case method::put:
+      return "PUT";
+    case method::delete_:
+      return "DELETE";
+    case method::options:
+      return "OPTIONS";
+    case method::patch:
+      return "PATCH";
+    case method::connect:
+      return "CONNECT";
+    case method::trace:
+      return "TRACE";
+    case method::other:
+      break;
   }
   return "OTHER";
 }

@@ -13,7 +13,8 @@ std::optional<std::string_view> multi_dict::get(std::string_view key) const noex
   return std::nullopt;
 }
 
-std::string_view multi_dict::get_or(std::string_view key, std::string_view fallback) const noexcept {
+std::string_view multi_dict::get_or(std::string_view key,
+                                    std::string_view fallback) const noexcept {
   auto v = get(key);
   return v ? *v : fallback;
 }
@@ -29,15 +30,15 @@ std::vector<std::string_view> multi_dict::get_all(std::string_view key) const {
 bool multi_dict::contains(std::string_view key) const noexcept { return get(key).has_value(); }
 
 void multi_dict::set(std::string_view key, std::string value) {
-  auto first = std::find_if(items_.begin(), items_.end(),
-                            [&](const item& i) { return i.first == key; });
+  auto first =
+      std::find_if(items_.begin(), items_.end(), [&](const item& i) { return i.first == key; });
   if (first == items_.end()) {
     items_.emplace_back(std::string(key), std::move(value));
     return;
   }
   first->second = std::move(value);
-  auto rest = std::remove_if(std::next(first), items_.end(),
-                             [&](const item& i) { return i.first == key; });
+  auto rest =
+      std::remove_if(std::next(first), items_.end(), [&](const item& i) { return i.first == key; });
   items_.erase(rest, items_.end());
 }
 
@@ -50,7 +51,8 @@ void throw_bad_argument(std::string_view noun, std::string_view key, std::string
   std::string shown(value.substr(0, max_echo));
   if (value.size() > max_echo) {
     // Do not cut a UTF-8 sequence in half.
-    while (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0xC0) == 0x80) shown.pop_back();
+    while (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0xC0) == 0x80)
+      shown.pop_back();
     if (!shown.empty() && static_cast<unsigned char>(shown.back()) >= 0xC0) shown.pop_back();
     shown += "...";
   }

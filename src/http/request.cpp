@@ -1,13 +1,12 @@
 #include "vial/http/request.hpp"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
+#include "urlencoded.hpp"
 #include "vial/http/cookies.hpp"
 #include "vial/http/error.hpp"
 #include "vial/http/url.hpp"
-#include "urlencoded.hpp"
 
 namespace vial {
 
@@ -83,8 +82,10 @@ std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
   for (std::size_t i = 0; i < text.size() && deepest <= limit; ++i) {
     char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -115,7 +116,8 @@ request::request(std::string_view method, std::string_view target, vial::headers
     origin = target.front() == '/' ? target : strip_absolute_form(target);
     auto question = origin.find('?');
     std::string_view raw_path = origin.substr(0, question);
-    if (question != std::string_view::npos) query_string_ = std::string(origin.substr(question + 1));
+    if (question != std::string_view::npos)
+      query_string_ = std::string(origin.substr(question + 1));
 
     auto decoded = percent_decode(raw_path);
     if (!decoded) bad_request("malformed percent-encoding in path");
@@ -167,7 +169,8 @@ void request::parse_form() const {
     *fields = detail::parse_urlencoded(body_, "form field");
   } else if (mimetype_ == "multipart/form-data") {
     std::string boundary = multipart_boundary(headers_.get_or("Content-Type", {}));
-    if (boundary.empty()) bad_request("multipart/form-data request has no valid boundary parameter");
+    if (boundary.empty())
+      bad_request("multipart/form-data request has no valid boundary parameter");
     multipart_data data = parse_multipart(body_, boundary, form_limits_);
     *fields = std::move(data.fields);
     *files = std::move(data.files);

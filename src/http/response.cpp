@@ -1,8 +1,7 @@
 #include "vial/http/response.hpp"
 
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace vial {
 
@@ -24,10 +23,14 @@ void check_header(std::string_view name, std::string_view value) {
     // Escape the name so the message itself carries no raw CR/LF.
     std::string shown;
     for (char c : name) {
-      if (c == '\r') shown += "\\r";
-      else if (c == '\n') shown += "\\n";
-      else if (c == '\0') shown += "\\0";
-      else shown += c;
+      if (c == '\r')
+        shown += "\\r";
+      else if (c == '\n')
+        shown += "\\n";
+      else if (c == '\0')
+        shown += "\\0";
+      else
+        shown += c;
     }
     throw std::invalid_argument("header name '" + shown + "' is not a valid token");
   }
@@ -42,12 +45,23 @@ std::string html_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -75,8 +89,8 @@ response response::json(const nlohmann::json& value, int status) {
                   "application/json");
 }
 
-response response::from_stream(std::shared_ptr<body_stream> stream,
-                               std::string_view content_type, int status) {
+response response::from_stream(std::shared_ptr<body_stream> stream, std::string_view content_type,
+                               int status) {
   response out({}, status, content_type);
   out.stream_ = std::move(stream);
   return out;

@@ -35,7 +35,8 @@ std::string format_sse(const sse_event& e) {
     out += data.substr(0, end);
     out += '\n';
     if (end == std::string_view::npos) break;
-    std::size_t skip = (data[end] == '\r' && end + 1 < data.size() && data[end + 1] == '\n') ? 2 : 1;
+    std::size_t skip =
+        (data[end] == '\r' && end + 1 < data.size() && data[end + 1] == '\n') ? 2 : 1;
     data.remove_prefix(end + skip);
   }
   out += '\n';

@@ -1,7 +1,7 @@
 #include "vial/http/url.hpp"
 
-#include "vial/http/error.hpp"
 #include "urlencoded.hpp"
+#include "vial/http/error.hpp"
 
 namespace vial {
 
@@ -122,7 +122,8 @@ multi_dict parse_urlencoded(std::string_view query, std::string_view noun) {
     if (pair.empty()) continue;  // "a=1&&b=2"
     auto eq = pair.find('=');
     std::string_view raw_key = pair.substr(0, eq);
-    std::string_view raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
 
     auto key = percent_decode(raw_key, true);
     if (!key) throw_bad_field("malformed percent-encoding", noun, raw_key);

@@ -15,8 +15,7 @@ TEST_CASE("parse_cookie_header splits pairs and trims whitespace", "[http][cooki
   CHECK(c.size() == 4);
 }
 
-TEST_CASE("parse_cookie_header unquotes quoted values and keeps '=' in values",
-          "[http][cookies]") {
+TEST_CASE("parse_cookie_header unquotes quoted values and keeps '=' in values", "[http][cookies]") {
   auto c = vial::parse_cookie_header("q=\"quoted value\"; t=a=b; half=\"x");
   CHECK(c.get("q") == "quoted value");
   CHECK(c.get("t") == "a=b");
@@ -64,8 +63,7 @@ TEST_CASE("format_set_cookie omits an empty path and clamps a negative Max-Age",
   CHECK(vial::format_set_cookie("a", "", o) == "a=; Max-Age=0");
 }
 
-TEST_CASE("format_set_cookie normalizes SameSite and requires Secure for None",
-          "[http][cookies]") {
+TEST_CASE("format_set_cookie normalizes SameSite and requires Secure for None", "[http][cookies]") {
   vial::cookie_options o;
   o.same_site = "strict";
   CHECK(vial::format_set_cookie("a", "1", o) == "a=1; Path=/; SameSite=Strict");
@@ -90,13 +88,12 @@ TEST_CASE("format_set_cookie rejects names that are not tokens", "[http][cookies
 TEST_CASE("format_set_cookie rejects values that could break the header", "[http][cookies]") {
   CHECK_THROWS_WITH(vial::format_set_cookie("x", "a\r\nSet-Cookie: x"),
                     "cookie value for 'x' contains a forbidden character");
-  auto bad = GENERATE("a;b", "a,b", "a b", "a\tb", "a\\b", "a\"b", "\"", "a\nb", "a\rb",
-                      "\x7F", "\xC3\xA9");
+  auto bad = GENERATE("a;b", "a,b", "a b", "a\tb", "a\\b", "a\"b", "\"", "a\nb", "a\rb", "\x7F",
+                      "\xC3\xA9");
   CAPTURE(bad);
   CHECK_THROWS_WITH(vial::format_set_cookie("x", bad),
                     "cookie value for 'x' contains a forbidden character");
-  CHECK_THROWS_AS(vial::format_set_cookie("x", std::string_view("a\0b", 3)),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(vial::format_set_cookie("x", std::string_view("a\0b", 3)), std::invalid_argument);
 }
 
 TEST_CASE("format_set_cookie accepts every cookie-octet and a quoted value", "[http][cookies]") {

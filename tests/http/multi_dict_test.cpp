@@ -49,8 +49,8 @@ TEST_CASE("multi_dict set replaces every value of a key", "[http][multi_dict]") 
 }
 
 TEST_CASE("get_as converts integers, floats, booleans and strings", "[http][multi_dict]") {
-  vial::multi_dict d{{"n", "42"}, {"neg", "-7"}, {"f", "2.5"}, {"b", "true"}, {"off", "off"},
-                     {"s", "hi"}};
+  vial::multi_dict d{{"n", "42"},   {"neg", "-7"},  {"f", "2.5"},
+                     {"b", "true"}, {"off", "off"}, {"s", "hi"}};
   CHECK(d.get_as<int>("n") == 42);
   CHECK(d.get_as<long long>("neg") == -7);
   CHECK(d.get_as<double>("f") == 2.5);
@@ -61,8 +61,8 @@ TEST_CASE("get_as converts integers, floats, booleans and strings", "[http][mult
 }
 
 TEST_CASE("get_as rejects non-numbers with a 400 naming the key", "[http][multi_dict]") {
-  vial::multi_dict d{{"n", "abc"}, {"partial", "12x"}, {"empty", ""}, {"space", " 1"},
-                     {"f", "nope"}, {"b", "maybe"}};
+  vial::multi_dict d{{"n", "abc"},    {"partial", "12x"}, {"empty", ""},
+                     {"space", " 1"}, {"f", "nope"},      {"b", "maybe"}};
   CHECK_THROWS_WITH(d.get_as<int>("n"),
                     "query argument 'n' must be an integer in range, got 'abc'");
   CHECK_THROWS_WITH(d.get_as<int>("partial"),
@@ -84,8 +84,7 @@ TEST_CASE("get_as rejects non-numbers with a 400 naming the key", "[http][multi_
   CHECK(status_of([&] { (void)d.get_as<int>("n"); }) == 400);
 }
 
-TEST_CASE("get_as treats out-of-range integers as a 400, not a wrap-around",
-          "[http][multi_dict]") {
+TEST_CASE("get_as treats out-of-range integers as a 400, not a wrap-around", "[http][multi_dict]") {
   vial::multi_dict d{{"big", "2147483648"}, {"huge", "99999999999999999999"}, {"neg", "-1"}};
   CHECK_THROWS_WITH(d.get_as<int>("big"),
                     "query argument 'big' must be an integer in range, got '2147483648'");
@@ -103,7 +102,8 @@ TEST_CASE("get_as errors name the dict's noun and cut long values short", "[http
   vial::multi_dict d{{"age", "old"}, {"n", std::string(100, '9') + "x"}};
   d.set_noun("form field");
   CHECK(d.noun() == "form field");
-  CHECK_THROWS_WITH(d.get_as<int>("age"), "form field 'age' must be an integer in range, got 'old'");
+  CHECK_THROWS_WITH(d.get_as<int>("age"),
+                    "form field 'age' must be an integer in range, got 'old'");
   CHECK_THROWS_WITH(d.get_as<int>("n"), "form field 'n' must be an integer in range, got '" +
                                             std::string(64, '9') + "...'");
 }

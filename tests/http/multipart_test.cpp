@@ -139,8 +139,9 @@ TEST_CASE("parse_multipart files may hold any bytes, including CRLF and dashes",
           "[http][multipart]") {
   // "--b" inside content is fine as long as it does not follow a CRLF (RFC 2046 5.1.1).
   std::string content = "x--b not at line start\r\n-\r\n--\r\n\0\xFF"s;
-  std::string body = "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n\r\n" +
-                     content + "\r\n--b--\r\n";
+  std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n\r\n" + content +
+      "\r\n--b--\r\n";
   auto data = vial::parse_multipart(body, "b");
   REQUIRE(data.files.size() == 1);
   CHECK(data.files[0].content == content);
@@ -180,10 +181,10 @@ TEST_CASE("parse_multipart rejects malformed bodies with a specific 400", "[http
                       "multipart part has no Content-Disposition header");
   }
   SECTION("Content-Disposition without a name") {
-    CHECK_THROWS_WITH(vial::parse_multipart(
-                          "--b\r\nContent-Disposition: form-data; filename=\"x\"\r\n\r\n1\r\n--b--",
-                          "b"),
-                      "multipart part has no Content-Disposition name");
+    CHECK_THROWS_WITH(
+        vial::parse_multipart(
+            "--b\r\nContent-Disposition: form-data; filename=\"x\"\r\n\r\n1\r\n--b--", "b"),
+        "multipart part has no Content-Disposition name");
   }
   SECTION("Content-Disposition that is not form-data") {
     CHECK_THROWS_WITH(
@@ -192,15 +193,13 @@ TEST_CASE("parse_multipart rejects malformed bodies with a specific 400", "[http
         "multipart part has Content-Disposition 'attachment', expected form-data");
   }
   SECTION("unterminated quoted name") {
-    CHECK_THROWS_WITH(
-        vial::parse_multipart(
-            "--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\n1\r\n--b--", "b"),
-        "malformed Content-Disposition in multipart part");
+    CHECK_THROWS_WITH(vial::parse_multipart(
+                          "--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\n1\r\n--b--", "b"),
+                      "malformed Content-Disposition in multipart part");
   }
   SECTION("header line without a colon") {
-    CHECK_THROWS_WITH(
-        vial::parse_multipart("--b\r\n" + cd + "garbage\r\n\r\n1\r\n--b--", "b"),
-        "malformed header line in multipart part");
+    CHECK_THROWS_WITH(vial::parse_multipart("--b\r\n" + cd + "garbage\r\n\r\n1\r\n--b--", "b"),
+                      "malformed header line in multipart part");
   }
   SECTION("headers never end") {
     CHECK_THROWS_WITH(vial::parse_multipart("--b\r\n" + cd + "\r\n--b--", "b"),

@@ -76,10 +76,9 @@ TEST_CASE("request accepts absolute-form targets by taking the path", "[http][re
   CHECK(q.args().get("x") == "1");
 }
 
-TEST_CASE("request rejects targets that are neither origin- nor absolute-form",
-          "[http][request]") {
-  auto bad = GENERATE("", "relative/path", "ftp://example.com/x", "http:///x", "http://",
-                      "/a b", "/a#frag", "/a\r\nX: 1", "/\x7F");
+TEST_CASE("request rejects targets that are neither origin- nor absolute-form", "[http][request]") {
+  auto bad = GENERATE("", "relative/path", "ftp://example.com/x", "http:///x", "http://", "/a b",
+                      "/a#frag", "/a\r\nX: 1", "/\x7F");
   CAPTURE(bad);
   CHECK_THROWS_WITH(vial::request("GET", bad), "malformed request target");
   CHECK(status_of([&] { vial::request("GET", bad); }) == 400);
@@ -177,18 +176,18 @@ TEST_CASE("request json answers 400 with the parse position for invalid JSON",
   CHECK_THROWS_WITH(with_body("application/json", "{\"a\": 1,}").json(),
                     "invalid JSON body: parse error at line 1, column 9: syntax error while "
                     "parsing object key - unexpected '}'; expected string literal");
-  CHECK_THROWS_WITH(with_body("application/json", "{\"a\":\n  tru}").json(),
-                    Catch::Matchers::StartsWith("invalid JSON body: parse error at line 2, column"));
-  CHECK_THROWS_WITH(with_body("application/json", "[1, 2").json(),
-                    Catch::Matchers::StartsWith("invalid JSON body: parse error at line 1, column 6"));
+  CHECK_THROWS_WITH(
+      with_body("application/json", "{\"a\":\n  tru}").json(),
+      Catch::Matchers::StartsWith("invalid JSON body: parse error at line 2, column"));
+  CHECK_THROWS_WITH(
+      with_body("application/json", "[1, 2").json(),
+      Catch::Matchers::StartsWith("invalid JSON body: parse error at line 1, column 6"));
   CHECK(status_of([] { (void)with_body("application/json", "nope").json(); }) == 400);
 }
 
 TEST_CASE("request json rejects nesting deeper than max_json_depth", "[http][request][json]") {
   constexpr auto limit = vial::request::max_json_depth;
-  auto nested = [](std::size_t depth) {
-    return std::string(depth, '[') + std::string(depth, ']');
-  };
+  auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
   CHECK(with_body("application/json", nested(limit)).json().is_array());
   CHECK_THROWS_WITH(with_body("application/json", nested(limit + 1)).json(),
                     "invalid JSON body: nested deeper than 512 levels");

@@ -1,8 +1,7 @@
 #include "vial/http/response.hpp"
 
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "support/catch.hpp"
 
@@ -68,8 +67,7 @@ TEST_CASE("response setters chain and update status, headers and body", "[http][
   CHECK(r.status() == 418);
 }
 
-TEST_CASE("response headers reject CR, LF and NUL so nothing can be injected",
-          "[http][response]") {
+TEST_CASE("response headers reject CR, LF and NUL so nothing can be injected", "[http][response]") {
   vial::response r;
   CHECK_THROWS_WITH(r.set_header("X-A", "a\r\nSet-Cookie: x=1"),
                     "value of header 'X-A' contains CR, LF or NUL");

@@ -5,9 +5,9 @@
 TEST_CASE("reason_phrase names every status of the enum", "[http][status]") {
   using vial::status;
   auto s = GENERATE(
-      status::continue_, status::switching_protocols, status::ok, status::created,
-      status::accepted, status::no_content, status::partial_content, status::moved_permanently,
-      status::found, status::see_other, status::not_modified, status::temporary_redirect,
+      status::continue_, status::switching_protocols, status::ok, status::created, status::accepted,
+      status::no_content, status::partial_content, status::moved_permanently, status::found,
+      status::see_other, status::not_modified, status::temporary_redirect,
       status::permanent_redirect, status::bad_request, status::unauthorized, status::forbidden,
       status::not_found, status::method_not_allowed, status::not_acceptable,
       status::request_timeout, status::conflict, status::gone, status::length_required,

@@ -54,29 +54,29 @@ TEST_CASE("percent_encode and percent_decode round-trip every byte", "[http][url
 TEST_CASE("is_valid_utf8 accepts well-formed text", "[http][url]") {
   CHECK(vial::is_valid_utf8(""));
   CHECK(vial::is_valid_utf8("plain ascii"));
-  CHECK(vial::is_valid_utf8("\xC3\xA9"));              // é
-  CHECK(vial::is_valid_utf8("\xE2\x82\xAC"));          // €
-  CHECK(vial::is_valid_utf8("\xF0\x9F\x98\x80"));      // U+1F600
-  CHECK(vial::is_valid_utf8("\xF4\x8F\xBF\xBF"));      // U+10FFFF
-  CHECK(vial::is_valid_utf8("\xED\x9F\xBF"));          // U+D7FF, just below the surrogates
+  CHECK(vial::is_valid_utf8("\xC3\xA9"));          // é
+  CHECK(vial::is_valid_utf8("\xE2\x82\xAC"));      // €
+  CHECK(vial::is_valid_utf8("\xF0\x9F\x98\x80"));  // U+1F600
+  CHECK(vial::is_valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+  CHECK(vial::is_valid_utf8("\xED\x9F\xBF"));      // U+D7FF, just below the surrogates
   CHECK(vial::is_valid_utf8(std::string_view("\0", 1)));
 }
 
 TEST_CASE("is_valid_utf8 rejects overlongs, surrogates, truncation and stray bytes",
           "[http][url]") {
-  auto bad = GENERATE("\xC0\xAF",              // overlong '/'
-                      "\xC1\xBF",              // overlong
-                      "\xE0\x80\xAF",          // overlong 3-byte
-                      "\xF0\x80\x80\xAF",      // overlong 4-byte
-                      "\xED\xA0\x80",          // U+D800 surrogate
-                      "\xF4\x90\x80\x80",      // past U+10FFFF
-                      "\xF5\x80\x80\x80",      // invalid lead
-                      "\xFF",                  // invalid byte
-                      "\x80",                  // stray continuation
-                      "\xC3",                  // truncated
-                      "\xE2\x82",              // truncated
-                      "\xC3\x28",              // bad continuation
-                      "ok\xE2\x82");           // truncated at the end
+  auto bad = GENERATE("\xC0\xAF",          // overlong '/'
+                      "\xC1\xBF",          // overlong
+                      "\xE0\x80\xAF",      // overlong 3-byte
+                      "\xF0\x80\x80\xAF",  // overlong 4-byte
+                      "\xED\xA0\x80",      // U+D800 surrogate
+                      "\xF4\x90\x80\x80",  // past U+10FFFF
+                      "\xF5\x80\x80\x80",  // invalid lead
+                      "\xFF",              // invalid byte
+                      "\x80",              // stray continuation
+                      "\xC3",              // truncated
+                      "\xE2\x82",          // truncated
+                      "\xC3\x28",          // bad continuation
+                      "ok\xE2\x82");       // truncated at the end
   CAPTURE(bad);
   CHECK_FALSE(vial::is_valid_utf8(bad));
 }
@@ -99,8 +99,7 @@ TEST_CASE("parse_query keeps '=' inside values", "[http][url]") {
 }
 
 TEST_CASE("parse_query rejects malformed escapes with a 400 naming the field", "[http][url]") {
-  CHECK_THROWS_WITH(vial::parse_query("n=%4"),
-                    "malformed percent-encoding in query argument 'n'");
+  CHECK_THROWS_WITH(vial::parse_query("n=%4"), "malformed percent-encoding in query argument 'n'");
   CHECK_THROWS_WITH(vial::parse_query("ok=1&n=%zz"),
                     "malformed percent-encoding in query argument 'n'");
   CHECK_THROWS_WITH(vial::parse_query("a%zz=1"),

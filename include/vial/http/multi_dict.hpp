@@ -35,7 +35,9 @@ class multi_dict {
   template <class T>
   std::optional<T> get_as(std::string_view key) const;
 
-  void add(std::string key, std::string value) { items_.emplace_back(std::move(key), std::move(value)); }
+  void add(std::string key, std::string value) {
+    items_.emplace_back(std::move(key), std::move(value));
+  }
   /// Replaces every value of `key` with one.
   void set(std::string_view key, std::string value);
 
@@ -83,7 +85,8 @@ std::optional<T> multi_dict::get_as(std::string_view key) const {
     if constexpr (std::is_floating_point_v<T>) finite = std::isfinite(out);  // no "nan", "inf"
     if (ec != std::errc{} || ptr != last || v->empty() || !finite) {
       detail::throw_bad_argument(noun_, key, *v,
-                                 std::is_integral_v<T> ? "an integer in range" : "a number");;
+                                 std::is_integral_v<T> ? "an integer in range" : "a number");
+      ;
     }
     return out;
   }

@@ -1,10 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "vial/http/cookies.hpp"
 #include "vial/http/headers.hpp"
@@ -35,8 +34,14 @@ class response {
                               int status = 200);
 
   int status() const noexcept { return status_; }
-  response& set_status(int code) noexcept { status_ = code; return *this; }
-  response& set_status(vial::status s) noexcept { status_ = static_cast<int>(s); return *this; }
+  response& set_status(int code) noexcept {
+    status_ = code;
+    return *this;
+  }
+  response& set_status(vial::status s) noexcept {
+    status_ = static_cast<int>(s);
+    return *this;
+  }
 
   vial::headers& headers() noexcept { return headers_; }
   const vial::headers& headers() const noexcept { return headers_; }
@@ -50,7 +55,10 @@ class response {
 
   const std::string& body() const noexcept { return body_; }
   std::string& body() noexcept { return body_; }
-  response& set_body(std::string body) { body_ = std::move(body); return *this; }
+  response& set_body(std::string body) {
+    body_ = std::move(body);
+    return *this;
+  }
 
   /// Streaming body, or null for an ordinary one.
   const std::shared_ptr<body_stream>& stream() const noexcept { return stream_; }
