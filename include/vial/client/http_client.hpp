@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "vial/async/task.hpp"
+#include "vial/client/error.hpp"
+#include "vial/client/options.hpp"
+#include "vial/client/response.hpp"
+#include "vial/http/method.hpp"
+
+namespace vial {
+
+/// An outbound HTTP/1.1 client with keep-alive connection pools, deadlines and TLS: vial's
+/// aiohttp.ClientSession. Create one per application (or per upstream) and share it.
+///
+/// The client owns one I/O thread and its own io_context. Connections, DNS and TLS all live
+/// there, so pooled connections survive the request that opened them: a handler's coroutine
+/// runs on a private per-request context, awaits the call, and the connection goes back to the
+/// pool for the next request on any worker. Calls resume the caller on its own executor.
+///
+/// Failures throw `client_error` (502 when unhandled in a handler); deadlines throw
+/// `vial::timeout_error` (504). Cancelling the awaiting coroutine (`with_timeout`, a failed
+/// `gather` sibling) cancels the call, and its connection is closed rather than pooled.
+///
+/// Distinct objects: safe. Shared objects: safe (every member may be called from any thread).
+/// Destroying the client cancels calls still in flight; they fail with `operation_aborted`.
+class http_client {
+ public:
+  explicit http_client(client_options options = {});
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  /// Sends `m` to `url` (http:// or https://) and reads the whole response.
+  /// Parameters are taken by value: the task may start after the caller's arguments are gone.
+  task<client_response> request(method m, std::string url, request_options options = {});
+  task<client_response> get(std::string url, request_options options = {});
+  task<client_response> head(std::string url, request_options options = {});
+  task<client_response> post(std::string url, request_options options = {});
+  /// POSTs `body` as application/json.
+  task<client_response> post(std::string url, nlohmann::json body, request_options options = {});
+  task<client_response> put(std::string url, request_options options = {});
+  task<client_response> patch(std::string url, request_options options = {});
+  task<client_response> delete_(std::string url, request_options options = {});
+
+  /// The blocking form, for plain code: a sync handler, a test, a CLI. It runs the call on the
+  /// client's own thread and waits for it, so it works from any thread, including a sync
+  /// function called from inside a coroutine (where `async_to_sync` throws `bridge_error`).
+  /// It blocks the calling thread: inside a coroutine prefer `co_await request(...)`.
+  /// @throws std::logic_error when called from the client's own thread (it would deadlock).
+  client_response fetch(method m, std::string url, request_options options = {});
+  /// `fetch(method::get, url, options)`.
+  client_response get_sync(std::string url, request_options options = {});
+
+  const client_options& options() const noexcept;
+  /// Connections opened since construction (TCP connects; a reused connection is not counted).
+  std::size_t connections_opened() const noexcept;
+  /// Requests written to the wire, including retries and redirects.
+  std::size_t requests_sent() const noexcept;
+  /// Connections idle in the pools right now.
+  std::size_t idle_connections() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vial
