@@ -1,0 +1,4 @@
+#pragma once
+
+#include "vial/server/options.hpp"
+#include "vial/server/server.hpp"

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace vial {
+
+/// One line of the access log.
+struct access_record {
+  std::string remote;   ///< "127.0.0.1:53122"
+  std::string method;
+  std::string target;
+  int status = 0;
+  std::size_t bytes = 0;  ///< body bytes sent
+  std::chrono::microseconds duration{0};
+};
+
+/// Server settings, set with designated initializers: `{.port = 0, .worker_threads = 4}`.
+/// Defaults suit a small service behind nginx; docs/server.md explains each.
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  ///< 0 picks an ephemeral port; `server::port()` reports it
+  std::size_t io_threads = 1;
+  std::size_t worker_threads = 8;  ///< threads that run app.dispatch (and the bridge)
+  std::size_t max_header_bytes = 16 * 1024;       ///< request line + headers; 431 past it
+  std::size_t max_body_bytes = 8 * 1024 * 1024;   ///< 413 past it (routes may override)
+  std::size_t max_uri_bytes = 8 * 1024;           ///< 414 past it
+  std::size_t max_queued_requests = 1024;         ///< 503 + Retry-After past it
+  std::chrono::milliseconds header_timeout{10'000};  ///< whole header section; 408 past it
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds keep_alive_timeout{5'000};  ///< idle between requests
+  std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};  ///< in-flight requests and streams
+  int backlog = 1024;
+  bool reuse_port = false;  ///< SO_REUSEPORT: several processes share the port
+  bool handle_signals = true;  ///< `app.run` stops gracefully on SIGINT/SIGTERM
+  /// Receives one record per request; null disables the access log.
+  std::function<void(const access_record&)> access_log{};
+};
+
+}  // namespace vial

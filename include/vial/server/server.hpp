@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "vial/server/options.hpp"
+
+namespace vial {
+
+class app;
+
+/// An HTTP/1.1 server for one `app`: accepts on `options.host:options.port`, reads and parses
+/// requests on I/O threads, and answers each complete request with `app.dispatch`. At most
+/// `options.worker_threads` requests are inside `dispatch` at once; an idle keep-alive
+/// connection holds no thread. docs/server.md describes the options and the limits.
+///
+/// Lifetime: the app must outlive the server. The destructor stops a running server.
+/// Thread-safety: `start`, `stop` and `wait` may be called from any thread, but not from inside
+/// a request handler (stop waits for in-flight requests). `port` and `running` are safe
+/// anywhere.
+class server {
+ public:
+  server(vial::app& app, server_options options = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and listens, runs `app.startup()`, then starts the threads. Returns once the socket
+  /// accepts connections.
+  /// @throws std::system_error when the address cannot be bound; `std::logic_error` when the
+  /// server was already started; whatever a startup hook throws.
+  void start();
+  /// The bound port (the ephemeral one when `options.port` was 0); 0 before `start`.
+  std::uint16_t port() const noexcept;
+  /// Graceful stop: stops accepting, closes idle connections, lets in-flight requests and
+  /// streams finish for up to `options.shutdown_timeout` (then closes them), stops the threads
+  /// and runs `app.shutdown()`. Idempotent; returns when everything is done.
+  void stop();
+  /// Blocks until the server has stopped (by `stop` from another thread).
+  void wait();
+  /// True between `start` and the end of `stop`.
+  bool running() const noexcept;
+  const server_options& options() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vial

@@ -1,0 +1,124 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "server_core.hpp"
+#include "vial/http/request.hpp"
+#include "vial/http/response.hpp"
+
+namespace vial::server_detail {
+
+/// One accepted socket, as a state machine that runs on its own strand:
+/// read (parser with limits, deadline) → dispatch (inline or queued through the gate) → write
+/// (one gather-write, or chunked for streams) → keep alive or close.
+///
+/// Deadlines use one lazily re-armed timer: moving a deadline later is a store, so a busy
+/// keep-alive connection touches its timer about once per keep-alive period, not per request.
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  using socket_type = boost::asio::ip::tcp::socket;
+  using executor_type = socket_type::executor_type;
+
+  connection(server_core& core, socket_type socket);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  void start();
+  /// Graceful stop: closes the connection if idle, otherwise after the current response.
+  /// Call on the connection's executor.
+  void shutdown();
+  /// Closes now, stopping any stream. Call on the connection's executor.
+  void close();
+  executor_type executor() { return socket_.get_executor(); }
+
+ private:
+  enum class phase { idle, header, body, busy, stream, linger, closed };
+  enum class deadline { none, idle, header, body, write, linger };
+  using clock = std::chrono::steady_clock;
+  using parser_type = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+  void begin_request();
+  void enter_header();
+  void read_more();
+  void on_read(boost::system::error_code ec, std::size_t n);
+  void parse();
+  bool on_header();
+  void on_complete();
+  void run_dispatch();
+  void write_response(response r);
+  void finish_exchange();
+  void reject(int status, bool close, std::string_view extra = {});
+  void linger_close();
+  void log_access(int status);
+
+  void start_stream();
+  void next_chunk();
+  void produce_sync();
+  void on_chunk(std::exception_ptr error, std::optional<std::string> chunk);
+  void client_gone();
+  void close_stream() noexcept;
+
+  void set_deadline(deadline kind, std::chrono::milliseconds after);
+  void clear_deadline() noexcept { deadline_kind_ = deadline::none; }
+  void arm_timer();
+  void on_timer(boost::system::error_code ec, std::uint64_t generation);
+
+  server_core& core_;
+  socket_type socket_;
+  boost::asio::steady_timer timer_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<parser_type> parser_;
+  std::string remote_;
+  phase phase_ = phase::idle;
+  bool reading_ = false;
+  bool closed_ = false;
+  bool shutting_down_ = false;
+  bool header_checked_ = false;
+  bool timed_out_ = false;
+  std::size_t lingered_ = 0;
+
+  // The exchange in progress.
+  std::optional<request> request_;
+  response response_;
+  std::string head_;
+  std::string stock_;
+  std::string method_;
+  std::string target_;
+  clock::time_point started_;
+  std::size_t body_bytes_ = 0;
+  bool keep_alive_ = true;
+  bool http10_ = false;
+  bool is_head_ = false;
+
+  // Streaming.
+  std::shared_ptr<body_stream> stream_;
+  std::string chunk_;
+  std::string chunk_size_;
+  boost::asio::cancellation_signal cancel_;
+  bool chunked_ = false;
+  bool stream_closed_ = false;
+  bool client_gone_ = false;
+
+  // Deadline.
+  deadline deadline_kind_ = deadline::none;
+  clock::time_point deadline_at_{};
+  clock::time_point armed_at_{};
+  bool timer_armed_ = false;
+  std::uint64_t timer_generation_ = 0;
+};
+
+}  // namespace vial::server_detail

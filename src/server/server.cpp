@@ -1,0 +1,226 @@
+#include "vial/server/server.hpp"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <sys/socket.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "connection.hpp"
+#include "server_core.hpp"
+#include "vial/app/app.hpp"
+
+namespace vial {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+tcp::endpoint resolve(const std::string& host, std::uint16_t port) {
+  error_code ec;
+  auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (!ec) return {address, port};
+  asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (ec || results.empty()) {
+    throw std::system_error(ec ? std::error_code(ec) : make_error_code(std::errc::invalid_argument),
+                            "cannot resolve '" + host + "'");
+  }
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+struct server::impl {
+  impl(vial::app& a, server_options o) : app(a), options(std::move(o)) {}
+
+  void accept();
+  void stop();
+
+  vial::app& app;
+  server_options options;
+  std::unique_ptr<server_detail::server_core> core;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> accept_retry;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+  std::atomic<std::uint16_t> port{0};
+  std::atomic<bool> running{false};
+  bool started = false;
+
+  std::mutex stop_mutex;  // serializes start and stop
+  std::mutex state_mutex;
+  std::condition_variable stopped_cv;
+  bool stopped = false;
+};
+
+void server::impl::accept() {
+  acceptor->async_accept(asio::make_strand(core->ioc), [this](error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || core->stopping.load()) return;
+    if (ec) {
+      // Out of descriptors and the like: back off briefly instead of spinning.
+      app.logger().warning("accept failed: " + ec.message());
+      accept_retry->expires_after(std::chrono::milliseconds(50));
+      accept_retry->async_wait([this](error_code e) {
+        if (!e && !core->stopping.load()) accept();
+      });
+      return;
+    }
+    std::make_shared<server_detail::connection>(*core, std::move(socket))->start();
+    accept();
+  });
+}
+
+server::server(vial::app& app, server_options options)
+    : impl_(std::make_unique<impl>(app, std::move(options))) {}
+
+server::~server() {
+  try {
+    stop();
+  } catch (...) {
+    // A destructor must not throw; stop already logged what failed.
+  }
+}
+
+void server::start() {
+  std::lock_guard guard(impl_->stop_mutex);
+  auto& s = *impl_;
+  if (s.started) throw std::logic_error("vial::server::start: the server was already started");
+  const auto io = std::max<std::size_t>(1, s.options.io_threads);
+  const auto workers = std::max<std::size_t>(1, s.options.worker_threads);
+  const auto thread_count = io + workers;
+  s.core = std::make_unique<server_detail::server_core>(s.app, s.options, static_cast<int>(thread_count));
+
+  auto endpoint = resolve(s.options.host, s.options.port);
+  s.acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(s.core->ioc));
+  s.accept_retry = std::make_unique<asio::steady_timer>(s.acceptor->get_executor());
+  error_code ec;
+  auto fail = [&](const char* what) {
+    throw std::system_error(ec, std::string("vial::server: ") + what + " " +
+                                    endpoint.address().to_string() + ":" +
+                                    std::to_string(endpoint.port()));
+  };
+  s.acceptor->open(endpoint.protocol(), ec);
+  if (ec) fail("cannot open a socket for");
+  s.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (s.options.reuse_port) s.acceptor->set_option(reuse_port(true), ec);
+  if (ec) fail("cannot set socket options on");
+  s.acceptor->bind(endpoint, ec);
+  if (ec) fail("cannot bind");
+  s.acceptor->listen(s.options.backlog, ec);
+  if (ec) fail("cannot listen on");
+  s.port = s.acceptor->local_endpoint().port();
+
+  s.app.startup();
+  s.started = true;
+  s.work.emplace(s.core->ioc.get_executor());
+  s.accept();
+  s.threads.reserve(thread_count);
+  for (std::size_t i = 0; i < thread_count; ++i) {
+    s.threads.emplace_back([core = s.core.get(), &log = s.app.logger()] {
+      for (;;) {
+        try {
+          core->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log.error(std::string("server thread: ") + e.what());
+        }
+      }
+    });
+  }
+  s.running = true;
+}
+
+void server::impl::stop() {
+  core->stopping = true;
+  asio::post(acceptor->get_executor(), [this] {
+    error_code ec;
+    acceptor->close(ec);
+    accept_retry->cancel();
+  });
+
+  auto for_each_connection = [this](auto action) {
+    // Collected under the lock, posted outside it: dropping the last reference runs the
+    // connection's destructor, which takes the same lock.
+    std::vector<std::shared_ptr<server_detail::connection>> live;
+    {
+      std::lock_guard lock(core->mutex);
+      for (auto* c : core->connections) {
+        if (auto p = c->weak_from_this().lock()) live.push_back(std::move(p));
+      }
+    }
+    for (auto& c : live) asio::post(c->executor(), [c, action] { action(*c); });
+  };
+  auto wait_drained = [this](std::chrono::milliseconds limit) {
+    std::unique_lock lock(core->mutex);
+    return core->drained.wait_for(lock, limit, [this] { return core->connections.empty(); });
+  };
+
+  for_each_connection([](server_detail::connection& c) { c.shutdown(); });
+  if (!wait_drained(options.shutdown_timeout)) {
+    app.logger().warning("shutdown timeout: closing connections still busy");
+    for_each_connection([](server_detail::connection& c) { c.close(); });
+    wait_drained(std::chrono::seconds(2));
+  }
+  work.reset();
+  core->gate.clear();
+  core->ioc.stop();
+  for (auto& t : threads) {
+    if (t.get_id() == std::this_thread::get_id()) {
+      t.detach();
+    } else if (t.joinable()) {
+      t.join();
+    }
+  }
+  threads.clear();
+  app.shutdown(options.shutdown_timeout);
+}
+
+void server::stop() {
+  std::lock_guard guard(impl_->stop_mutex);
+  auto& s = *impl_;
+  if (!s.running.load()) return;
+  try {
+    s.stop();
+  } catch (...) {
+    s.running = false;
+    {
+      std::lock_guard lock(s.state_mutex);
+      s.stopped = true;
+    }
+    s.stopped_cv.notify_all();
+    throw;
+  }
+  s.running = false;
+  {
+    std::lock_guard lock(s.state_mutex);
+    s.stopped = true;
+  }
+  s.stopped_cv.notify_all();
+}
+
+void server::wait() {
+  std::unique_lock lock(impl_->state_mutex);
+  impl_->stopped_cv.wait(lock, [this] { return impl_->stopped || !impl_->started; });
+}
+
+std::uint16_t server::port() const noexcept { return impl_->port.load(); }
+bool server::running() const noexcept { return impl_->running.load(); }
+const server_options& server::options() const noexcept { return impl_->options; }
+
+}  // namespace vial

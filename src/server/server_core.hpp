@@ -1,0 +1,54 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <unordered_set>
+
+#include <boost/asio/io_context.hpp>
+
+#include "dispatch_gate.hpp"
+#include "vial/server/options.hpp"
+
+namespace vial {
+class app;
+}
+
+namespace vial::server_detail {
+
+class connection;
+
+/// What every connection of one server shares: the app, the options, the I/O context, the
+/// dispatch gate and the registry of live connections (for graceful stop).
+struct server_core {
+  server_core(vial::app& a, server_options o, int thread_count)
+      : app(a),
+        options(std::move(o)),
+        gate(ioc, options.worker_threads, options.max_queued_requests),
+        ioc(thread_count) {}
+  ~server_core() { gate.clear(); }
+
+  void add(connection* c) {
+    std::lock_guard lock(mutex);
+    connections.insert(c);
+  }
+  void remove(connection* c) {
+    std::lock_guard lock(mutex);
+    connections.erase(c);
+    if (connections.empty()) drained.notify_all();
+  }
+
+  vial::app& app;
+  const server_options options;
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::condition_variable drained;
+  std::unordered_set<connection*> connections;
+  // Destroyed before the members above, in this order: queued jobs first, then the context
+  // (whose pending handlers own connections that unregister themselves above).
+  dispatch_gate gate;
+  boost::asio::io_context ioc;
+};
+
+}  // namespace vial::server_detail

@@ -1,0 +1,41 @@
+// A server for end-to-end tests: the test routes on an ephemeral loopback port. Prints the port
+// on the first line of stdout, then serves until SIGTERM/SIGINT (graceful stop, exit 0).
+// Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --max-body N.
+
+#include <cstdlib>
+#include <iostream>
+#include <string_view>
+
+#include <csignal>
+
+#include "server/test_app.hpp"
+#include "vial/server.hpp"
+
+int main(int argc, char** argv) {
+  vial::server_options options{.port = 0};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string_view flag = argv[i];
+    auto value = std::strtoul(argv[i + 1], nullptr, 10);
+    if (flag == "--workers") options.worker_threads = value;
+    if (flag == "--header-timeout-ms") options.header_timeout = std::chrono::milliseconds(value);
+    if (flag == "--max-body") options.max_body_bytes = value;
+    if (flag == "--write-timeout-ms") options.write_timeout = std::chrono::milliseconds(value);
+  }
+  vial::app app;
+  vial::test::test_state state;
+  vial::test::add_test_routes(app, state);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the server's threads inherit the mask
+
+  vial::server srv(app, options);
+  srv.start();
+  std::cout << srv.port() << std::endl;
+  int received = 0;
+  sigwait(&signals, &received);
+  srv.stop();
+  return 0;
+}
