@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Load benchmark: wrk against vial (sync /hello, coroutine /hello-async), cpp-httplib's hello
+# (defaults and tuned) and an nginx `return 200` ceiling with one worker process, at 64 and
+# 1000 keep-alive connections, all on 127.0.0.1. Reports req/s, p99, errors, server RSS and
+# the ratio to nginx. Reports figures, never asserts.
+#
+# Usage: bench/load.sh [--build DIR] [--duration SECONDS] [--json]
+#   DIR defaults to build-server-rel (configure with -DCMAKE_BUILD_TYPE=Release -DVIAL_BUILD_BENCH=ON)
+#   --json prints one JSON object on the last line.
+# Every process started here is stopped by its PID.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD="$ROOT/build-server-rel"
+DURATION=5
+JSON=0
+CONNS="64 1000"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build) BUILD=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --connections) CONNS=$2; shift 2 ;;
+    --json) JSON=1; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+WORK=$(mktemp -d /tmp/vial-load.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts "$@" (which prints its port on the first stdout line) and sets PORT and PID.
+start_printing_port() {
+  local out="$WORK/port.$RANDOM"
+  "$@" >"$out" 2>"$out.err" &
+  PID=$!
+  PIDS+=("$PID")
+  for _ in $(seq 200); do
+    [[ -s "$out" ]] && break
+    kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; return 1; }
+    sleep 0.05
+  done
+  PORT=$(head -1 "$out")
+}
+
+wait_http() {  # until the port answers (nginx does not print anything)
+  for _ in $(seq 200); do
+    curl -s -o /dev/null -m 1 "http://127.0.0.1:$1$2" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+rss_kb() {  # the process and its children (nginx master + worker)
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '/^VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+to_ms() {  # wrk latency text (812.00us, 1.20ms, 2.01s) to milliseconds
+  python3 -c "import re,sys; v,u=re.match(r'([0-9.]+)(us|ms|s)',sys.argv[1]).groups(); print(round(float(v)*{'us':0.001,'ms':1,'s':1000}[u],3))" "$1"
+}
+
+RESULTS="$WORK/results.tsv"
+: >"$RESULTS"
+
+measure() {  # name url connections pid
+  local name=$1 url=$2 conns=$3 pid=$4
+  local out="$WORK/wrk.$name.$conns"
+  wrk -t2 -c"$conns" -d"${DURATION}s" --timeout 5s --latency "$url" >"$out" 2>&1 || true
+  local rps p99 errors socket non2xx rss
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  p99=$(awk '$1 == "99%" {print $2}' "$out")
+  socket=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out")
+  non2xx=$(awk '/Non-2xx or 3xx/ {print $5}' "$out")
+  errors=$(( ${socket:-0} + ${non2xx:-0} ))
+  rss=$(rss_kb "$pid")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "${rps:-0}" "$(to_ms "${p99:-0us}")" "$errors" "$rss" >>"$RESULTS"
+}
+
+# --- servers ---
+start_printing_port "$BUILD/bench/vial-bench-load-server" --io 1 --workers 8
+VIAL_PORT=$PORT VIAL_PID=$PID
+start_printing_port "$BUILD/bench/vial-bench-load-httplib"
+HTTPLIB_PORT=$PORT HTTPLIB_PID=$PID
+NGINX_DIR="$WORK/nginx"
+mkdir -p "$NGINX_DIR/logs"
+NGINX_PORT=$(free_port)
+cat >"$NGINX_DIR/nginx.conf" <<CONF
+worker_processes 1;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60;
+  client_body_temp_path $NGINX_DIR/tmp;
+  proxy_temp_path $NGINX_DIR/tmp;
+  fastcgi_temp_path $NGINX_DIR/tmp;
+  uwsgi_temp_path $NGINX_DIR/tmp;
+  scgi_temp_path $NGINX_DIR/tmp;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { default_type text/plain; return 200 "Hello, World!"; }
+  }
+}
+CONF
+nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -g 'daemon off;' 2>"$NGINX_DIR/stderr" &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+wait_http "$NGINX_PORT" / || { cat "$NGINX_DIR/stderr" >&2; exit 1; }
+
+for c in $CONNS; do
+  measure nginx "http://127.0.0.1:$NGINX_PORT/" "$c" "$NGINX_PID"
+  measure vial_sync "http://127.0.0.1:$VIAL_PORT/hello" "$c" "$VIAL_PID"
+  measure vial_async "http://127.0.0.1:$VIAL_PORT/hello-async" "$c" "$VIAL_PID"
+  measure httplib_default "http://127.0.0.1:$HTTPLIB_PORT/hello" "$c" "$HTTPLIB_PID"
+  # Tuned httplib needs a thread per connection: a fresh server sized for this run.
+  start_printing_port "$BUILD/bench/vial-bench-load-httplib-tuned" --threads "$c"
+  measure httplib_tuned "http://127.0.0.1:$PORT/hello" "$c" "$PID"
+  kill "$PID"; wait "$PID" 2>/dev/null || true
+done
+
+python3 - "$RESULTS" "$JSON" <<'PY'
+import json, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+want_json = sys.argv[2] == "1"
+nginx = {r[1]: float(r[2]) for r in rows if r[0] == "nginx"}
+sync = {r[1]: float(r[2]) for r in rows if r[0] == "vial_sync"}
+out = []
+print(f"{'server':<16} {'conns':>5} {'req/s':>10} {'p99 ms':>8} {'errors':>7} {'RSS MB':>7} {'vs nginx':>8}")
+for name, conns, rps, p99, errors, rss in rows:
+    rps = float(rps)
+    ratio = rps / nginx[conns] if nginx.get(conns) else 0.0
+    print(f"{name:<16} {conns:>5} {rps:>10.0f} {float(p99):>8.2f} {int(errors):>7} {int(rss)/1024:>7.1f} {ratio:>8.2f}")
+    out.append({"server": name, "connections": int(conns), "rps": rps, "p99_ms": float(p99),
+                "errors": int(errors), "rss_kb": int(rss), "ratio_vs_nginx": round(ratio, 3)})
+for c in sync:
+    a = [float(r[2]) for r in rows if r[0] == "vial_async" and r[1] == c]
+    if a and sync[c]:
+        print(f"coroutine/sync at {c}: {a[0] / sync[c]:.2f}")
+if want_json:
+    print(json.dumps({"benchmark": "load", "results": out}))
+PY

@@ -1,0 +1,39 @@
+// The vial side of bench/load.sh: /hello (sync) and /hello-async (coroutine) on an ephemeral
+// loopback port, printed on stdout. Serves until SIGTERM/SIGINT.
+// Usage: vial-bench-load-server [--io N] [--workers N]
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <string_view>
+
+#include "vial/app.hpp"
+#include "vial/server.hpp"
+
+int main(int argc, char** argv) {
+  vial::server_options options{.port = 0};
+  options.keep_alive_timeout = std::chrono::seconds(60);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string_view flag = argv[i];
+    auto value = std::strtoul(argv[i + 1], nullptr, 10);
+    if (flag == "--io") options.io_threads = value;
+    if (flag == "--workers") options.worker_threads = value;
+  }
+  vial::app app;
+  app.get("/hello", [](const vial::request&) { return std::string("Hello, World!"); });
+  app.get("/hello-async", [](const vial::request&) -> vial::task<std::string> {
+    co_return "Hello, World!";
+  });
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the server's threads inherit the mask
+  vial::server srv(app, options);
+  srv.start();
+  std::cout << srv.port() << std::endl;
+  int received = 0;
+  sigwait(&signals, &received);
+  srv.stop();
+  return 0;
+}
