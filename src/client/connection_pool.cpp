@@ -118,10 +118,9 @@ void connection_pool::sweep() {
     auto expired = std::remove_if(idle.begin(), idle.end(), [&](const auto& c) {
       return now - c->idle_since >= idle_timeout_;
     });
-    for (auto it = expired; it != idle.end(); ++it) {
-      (*it)->close();
-      --idle_count_;
-    }
+    // Count first: whoever sees the socket close must also see the count drop.
+    idle_count_ -= static_cast<std::size_t>(idle.end() - expired);
+    for (auto it = expired; it != idle.end(); ++it) (*it)->close();
     idle.erase(expired, idle.end());
   }
 }
@@ -129,8 +128,8 @@ void connection_pool::sweep() {
 void connection_pool::shutdown() {
   shut_down_ = true;
   for (auto& [key, pool] : pools_) {
-    for (auto& c : pool->idle) c->close();
     idle_count_ -= pool->idle.size();
+    for (auto& c : pool->idle) c->close();
     pool->idle.clear();
     for (waiter* w : pool->waiters) w->timer.cancel();
   }
