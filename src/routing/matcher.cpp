@@ -218,8 +218,8 @@ class route_walk {
 
   std::string_view method_;
   std::string_view path_;
-  std::vector<std::string_view> captures_;
-  std::vector<std::string_view> best_captures_;
+  capture_list captures_;
+  capture_list best_captures_;
   const route_terminal* best_ = nullptr;
   const node* first_ = nullptr;
   std::vector<const node*> more_;

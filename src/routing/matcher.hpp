@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -17,13 +18,40 @@ struct route_terminal {
   std::vector<std::string> methods;  // as registered: unique, upper-case
 };
 
+// The texts a walk captured for the converters on its way, in rule order. Most rules have few
+// parameters: those stay inline, so a match allocates nothing for them.
+class capture_list {
+ public:
+  void push_back(std::string_view text) {
+    if (size_ < inline_.size()) {
+      inline_[size_] = text;
+    } else {
+      overflow_.push_back(text);
+    }
+    ++size_;
+  }
+  void pop_back() noexcept {
+    --size_;
+    if (size_ >= inline_.size()) overflow_.pop_back();
+  }
+  std::size_t size() const noexcept { return size_; }
+  std::string_view operator[](std::size_t i) const noexcept {
+    return i < inline_.size() ? inline_[i] : overflow_[i - inline_.size()];
+  }
+
+ private:
+  std::array<std::string_view, 8> inline_{};
+  std::vector<std::string_view> overflow_;
+  std::size_t size_ = 0;
+};
+
 // What the tree found for (method, path). `captures` are views into the matched path, one per
 // rule parameter, in rule order.
 struct tree_match {
   enum class outcome { found, not_found, method_not_allowed };
   outcome result = outcome::not_found;
   std::size_t route = 0;
-  std::vector<std::string_view> captures;
+  capture_list captures;
   std::string allowed;
 };
 

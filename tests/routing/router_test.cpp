@@ -464,3 +464,23 @@ TEST_CASE("a moved router keeps its routes", "[routing][router]") {
   CHECK(b.match("GET", "/x").result == outcome::found);
   CHECK(b.url_for("x") == "/x");
 }
+
+TEST_CASE("router binds rules with many parameters in order", "[routing][router]") {
+  vial::router r;
+  std::string pattern;
+  std::string path;
+  for (int i = 0; i < 12; ++i) {
+    pattern += "/<int:p" + std::to_string(i) + ">";
+    path += "/" + std::to_string(i * 10);
+  }
+  auto id = r.add(pattern, get, "many");
+  r.add(pattern + "/x", get, "many_x");
+  auto m = r.match("GET", path);
+  REQUIRE(m.result == outcome::found);
+  CHECK(m.route == id);
+  REQUIRE(m.params.size() == 12);
+  for (int i = 0; i < 12; ++i) {
+    CHECK(m.params[i].name == "p" + std::to_string(i));
+    CHECK(std::get<std::int64_t>(m.params[i].value) == i * 10);
+  }
+}
