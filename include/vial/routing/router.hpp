@@ -30,6 +30,7 @@ struct route_match {
 /// the registration order, then more specific converters beat `string`, which beats `path`.
 /// GET routes also answer HEAD. Matching cost grows with the path's depth, not the number of
 /// rules. Configure on one thread; after that `match` and `url_for` are safe from any thread.
+/// A moved-from router may only be assigned to or destroyed.
 class router {
  public:
   router();
@@ -39,13 +40,22 @@ class router {
 
   /// Adds a route for `methods` (upper-case tokens) and returns its id (0, 1, 2...).
   /// `endpoint` names the route for `url_for`; endpoints may be shared by several rules (the
-  /// first one added builds URLs). Throws `setup_error` naming the rule on a bad pattern, or
-  /// when a rule that matches exactly the same URLs already has one of these methods.
+  /// first one added builds URLs). Throws `setup_error` naming the rule on a bad pattern, a
+  /// method that is not an upper-case token, no methods, or when a rule of the same shape
+  /// (same literals, same converters in the same places, whatever the parameter names) already
+  /// has one of these methods. A failed `add` leaves the router unchanged.
   std::size_t add(std::string_view pattern, const std::vector<std::string>& methods,
                   std::string endpoint);
 
-  /// Matches a percent-decoded path. `/docs` with only `/docs/` registered redirects; `/docs/`
-  /// with only `/docs` registered is not found.
+  /// Matches a percent-decoded path. `/docs` with only `/docs/` registered redirects (when
+  /// that rule takes the method; `location` is the encoded path, without the query string,
+  /// which the caller appends); `/docs/` with only `/docs` registered is not found.
+  ///
+  /// Among the rules that match the path, the first in precedence order that takes `method`
+  /// is found; HEAD is taken by a rule registered for HEAD, else by a GET rule. When rules
+  /// match the path but none takes the method, the result is method_not_allowed. OPTIONS is
+  /// found only when a rule registers it; otherwise it is method_not_allowed with `allowed`
+  /// filled, and the app answers it itself (Flask's automatic OPTIONS).
   route_match match(std::string_view method, std::string_view path) const;
 
   /// Builds the URL of `endpoint`: parameters named by the rule fill it (percent-encoded), the

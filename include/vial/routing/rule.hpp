@@ -21,9 +21,12 @@ class rule {
   };
 
   /// Parses `pattern`; throws `setup_error` naming the rule on a pattern that does not start
-  /// with '/', an unknown converter, a malformed `<...>`, a duplicate parameter name, text
-  /// mixed with a converter inside one segment, or a `path` converter followed by more
-  /// converters.
+  /// with '/', an unknown converter, a malformed `<...>`, an invalid or duplicate parameter
+  /// name, an empty segment other than the trailing one ("/a//b"), text mixed with a converter
+  /// inside one segment ("/file-<int:id>": not supported, give the converter its own segment),
+  /// arguments to a converter other than `any`, or a `path` converter followed by more
+  /// converters (literal segments after it are fine: "/<path:p>/edit").
+  /// `any` choices are comma separated, bare or quoted: `any(a, 'b', "c d")`.
   static rule parse(std::string_view pattern);
 
   const std::string& pattern() const noexcept { return pattern_; }
