@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 
 #include "support/catch.hpp"
 #include "vial/async/bridge.hpp"
@@ -53,4 +54,21 @@ TEST_CASE("work that catches the cancellation cannot await again", "[async][time
   };
   CHECK_THROWS_AS(vial::async_to_sync(vial::with_timeout(stubborn(), 10ms)), vial::timeout_error);
   CHECK_FALSE(resumed);
+}
+
+TEST_CASE("with_timeout rethrows a fast failure at once, not at the deadline",
+          "[async][timeout]") {
+  auto failing = []() -> vial::task<int> {
+    co_await vial::sleep_for(1ms);
+    throw std::runtime_error("upstream refused");
+  };
+  auto start = clock_type::now();
+  CHECK_THROWS_WITH(vial::async_to_sync(vial::with_timeout(failing(), 2s)), "upstream refused");
+  CHECK(clock_type::now() - start < 1s);
+}
+
+TEST_CASE("with_timeout works with void tasks", "[async][timeout]") {
+  CHECK_NOTHROW(vial::async_to_sync(vial::with_timeout(vial::sleep_for(1ms), 1s)));
+  CHECK_THROWS_AS(vial::async_to_sync(vial::with_timeout(vial::sleep_for(1s), 5ms)),
+                  vial::timeout_error);
 }

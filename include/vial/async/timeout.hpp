@@ -5,10 +5,12 @@
 #include <type_traits>
 #include <utility>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "vial/async/error.hpp"
+#include "vial/async/gather.hpp"
 #include "vial/async/task.hpp"
 
 namespace vial {
@@ -22,16 +24,28 @@ task<void> sleep_for(std::chrono::steady_clock::duration d);
 /// Unhandled in a request, `timeout_error` becomes 504.
 template <class T>
 task<T> with_timeout(task<T> t, std::chrono::steady_clock::duration d) {
-  using namespace boost::asio::experimental::awaitable_operators;
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
-  auto race = std::move(t) || timer.async_wait(boost::asio::use_awaitable);
-  auto result = co_await std::move(race);
-  if (result.index() == 1) {
-    throw timeout_error("operation timed out after " +
-                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) +
-                        " ms");
+  namespace asio = boost::asio;
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex, d);
+  // wait_for_one: whichever finishes first, success or failure, cancels the other. (Asio's
+  // `||` waits for the first success, so a fast failure would hide behind the deadline.)
+  auto race = asio::experimental::make_parallel_group(
+                  asio::co_spawn(ex, detail::as_valued(std::move(t)), asio::deferred),
+                  timer.async_wait(asio::deferred))
+                  .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+  auto [order, error, value, timer_ec] = co_await std::move(race);
+  (void)timer_ec;
+  if (order[0] == 0) {
+    if (error) std::rethrow_exception(error);
+    if constexpr (std::is_void_v<T>) {
+      co_return;
+    } else {
+      co_return std::move(value);
+    }
   }
-  if constexpr (!std::is_void_v<T>) co_return std::move(std::get<0>(result));
+  throw timeout_error("operation timed out after " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) +
+                      " ms");
 }
 
 }  // namespace vial

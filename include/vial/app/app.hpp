@@ -1,0 +1,269 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "vial/app/handler.hpp"
+#include "vial/app/hooks.hpp"
+#include "vial/app/scope.hpp"
+#include "vial/app/to_response.hpp"
+#include "vial/async/background.hpp"
+#include "vial/async/task.hpp"
+#include "vial/async/to_thread.hpp"
+#include "vial/http/multi_dict.hpp"
+#include "vial/http/request.hpp"
+#include "vial/http/response.hpp"
+#include "vial/log.hpp"
+#include "vial/routing/router.hpp"
+#include "vial/server/options.hpp"
+
+namespace vial {
+
+class blueprint;
+struct blueprint_options;
+namespace detail {
+struct view_routes;
+}
+
+/// Per-route settings, set with designated initializers: `{.endpoint = "user"}`.
+struct route_options {
+  /// The name `url_for` knows the route by. Default: the rule text ("/users/<int:id>").
+  std::string endpoint{};
+  /// Overrides the server's body limit for this route (uploads); 413 past it.
+  std::optional<std::size_t> max_body_bytes{};
+};
+
+/// App-wide settings, set with designated initializers.
+struct app_options {
+  /// Signs session cookies; required before a session is written.
+  std::string secret_key{};
+  /// Threads of the pool `to_thread` uses inside this app's handlers.
+  std::size_t blocking_threads = 8;
+  /// Threads running `background(...)` work.
+  std::size_t background_threads = 1;
+};
+
+/// A vial application: routes, hooks and error handlers, and `dispatch`, the one entry point
+/// the server and the test client use. Every slot takes a plain function or a coroutine
+/// (returning `task<...>`); a request whose chain holds a coroutine runs it all in one
+/// `async_to_sync` run on the calling thread.
+///
+/// Configure on one thread, then serve: the first `dispatch` freezes the app, and registering
+/// after that throws `setup_error`. Once frozen, `dispatch` is safe from any number of threads.
+class app {
+ public:
+  explicit app(app_options options = {});
+  ~app();
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+
+  /// Registers `handler` for `rule` and `methods`. The handler takes an optional leading
+  /// `request&` (or `const request&`) and then one parameter per converter in the rule, in
+  /// order: integers for `int`, floating point for `float`, `std::string`/`std::string_view`
+  /// for `string`/`path`/`any`, `vial::uuid` for `uuid`. It returns anything `make_response`
+  /// accepts, or `task<...>` of it. Throws `setup_error` naming the rule when the rule is
+  /// malformed, conflicts with another, or does not fit the handler's parameters.
+  template <class F>
+  app& route(std::string_view rule, std::initializer_list<std::string_view> methods, F&& handler,
+             route_options options = {});
+  template <class F>
+  app& get(std::string_view rule, F&& h, route_options o = {}) {
+    return route(rule, {"GET"}, std::forward<F>(h), std::move(o));
+  }
+  template <class F>
+  app& post(std::string_view rule, F&& h, route_options o = {}) {
+    return route(rule, {"POST"}, std::forward<F>(h), std::move(o));
+  }
+  template <class F>
+  app& put(std::string_view rule, F&& h, route_options o = {}) {
+    return route(rule, {"PUT"}, std::forward<F>(h), std::move(o));
+  }
+  template <class F>
+  app& patch(std::string_view rule, F&& h, route_options o = {}) {
+    return route(rule, {"PATCH"}, std::forward<F>(h), std::move(o));
+  }
+  template <class F>
+  app& delete_(std::string_view rule, F&& h, route_options o = {}) {
+    return route(rule, {"DELETE"}, std::forward<F>(h), std::move(o));
+  }
+
+  /// Runs before every request, in registration order, even when no route matched. Takes
+  /// `request&`; returning a non-empty `std::optional<X>` answers the request with X and skips
+  /// the handler (after_request hooks still run).
+  template <class F>
+  app& before_request(F&& hook) {
+    check_not_frozen("a before_request hook");
+    scope_.before.push_back(detail::make_before_slot(std::forward<F>(hook)));
+    return *this;
+  }
+  /// Runs after every request that produced a response, in reverse registration order. Takes
+  /// `(request&, response&)` or `(response&)`; returns void (the response, modified in place,
+  /// goes on) or a new response value.
+  template <class F>
+  app& after_request(F&& hook) {
+    check_not_frozen("an after_request hook");
+    scope_.after.push_back(detail::make_after_slot(std::forward<F>(hook)));
+    return *this;
+  }
+  /// Always runs last, in reverse registration order, even when the request failed. Takes
+  /// `(request&, std::exception_ptr)`: the exception that escaped every error handler, or null.
+  /// What it throws is logged and ignored.
+  template <class F>
+  app& teardown_request(F&& hook) {
+    check_not_frozen("a teardown_request hook");
+    scope_.teardown.push_back(detail::make_teardown_slot(std::forward<F>(hook)));
+    return *this;
+  }
+  /// Handles responses with `status` (404, 405, 500, 504...), raised with `abort` or produced by
+  /// routing. Takes `(request&, const http_error&)` or `(const http_error&)`.
+  template <class F>
+  app& errorhandler(int status, F&& handler) {
+    check_not_frozen("an error handler");
+    scope_.by_status[status] = detail::make_status_slot(std::forward<F>(handler));
+    return *this;
+  }
+  /// Handles exceptions of type `E` and types derived from it; the most derived registered
+  /// type wins. Takes `(request&, const E&)` or `(const E&)`.
+  template <class E, class F>
+  app& errorhandler(F&& handler) {
+    check_not_frozen("an error handler");
+    scope_.add_type_handler(detail::make_type_error_handler<E>(
+        detail::make_error_slot<E>(std::forward<F>(handler))));
+    return *this;
+  }
+
+  /// Registers a class-based view (Flask's MethodView) on `rule`: each of the members `get`,
+  /// `post`, `put`, `patch` and `delete_` that `V` has becomes the handler for that method, and
+  /// the others answer 405 with Allow. Optional members `before(request&)` and
+  /// `after(request&, response&)` run around every method, like hooks scoped to this view.
+  /// Defined in view.hpp. Throws `setup_error` like `route`.
+  template <class V>
+  app& add_view(std::string_view rule, std::shared_ptr<V> view, route_options options = {});
+  /// The same view on several rules (one endpoint, the first rule builds URLs).
+  template <class V>
+  app& add_view(std::initializer_list<std::string_view> rules, std::shared_ptr<V> view,
+                route_options options = {});
+  /// Constructs `V` from `args` and registers it on `rule`.
+  template <class V, class... Args>
+    requires std::is_constructible_v<V, Args...>
+  app& add_view(std::string_view rule, Args&&... args);
+
+  /// Adds the routes, hooks and error handlers of `bp` under its name and URL prefix (or
+  /// those of `options`). The app keeps what it needs: `bp` may be destroyed afterwards, and
+  /// may be registered again under another name. Throws `setup_error` when the name is taken.
+  app& register_blueprint(const blueprint& bp);
+  app& register_blueprint(const blueprint& bp, const blueprint_options& options);
+
+  /// Serves the files under `directory` at `url_path` ("/static/<path:filename>", endpoint
+  /// "static"): see `send_from_directory` in static_files.hpp.
+  app& static_folder(std::string_view url_path, std::string directory);
+
+  /// Runs once before serving (Quart's before_serving), e.g. to open a connection pool.
+  template <class F>
+  app& on_startup(F&& hook) {
+    check_not_frozen("a startup hook");
+    startup_.push_back(detail::make_lifecycle_slot(std::forward<F>(hook)));
+    return *this;
+  }
+  /// Runs once after serving stopped and background work drained.
+  template <class F>
+  app& on_shutdown(F&& hook) {
+    check_not_frozen("a shutdown hook");
+    shutdown_.push_back(detail::make_lifecycle_slot(std::forward<F>(hook)));
+    return *this;
+  }
+  /// Runs the startup hooks (the server calls this before accepting). Freezes the app.
+  void startup();
+  /// Drains background work for up to `background_deadline`, then runs the shutdown hooks.
+  /// Returns how much background work was abandoned.
+  std::size_t shutdown(std::chrono::milliseconds background_deadline = std::chrono::seconds(10));
+
+  /// Starts work that outlives the request on the app's background executor. Its exceptions
+  /// are logged; the handle reports its state. Unlike a task spawned inside a handler, it is
+  /// not cancelled when the request ends.
+  background_handle background(task<void> work, std::string name = {});
+  background_handle background(std::function<void()> work, std::string name = {});
+  vial::background_executor& background_executor();
+
+  /// Serves until SIGINT/SIGTERM (or a server stop), then shuts down gracefully: stops
+  /// accepting, finishes in-flight requests, drains background work, runs shutdown hooks.
+  /// Runs the startup hooks first. Defined by the server module (server/server.hpp).
+  void run(const server_options& options = {});
+
+  /// Answers one request: hooks, routing, handler, error handlers, teardown. Never throws for
+  /// anything a request can cause; an escaped exception is a logged 500.
+  response dispatch(request& req) const;
+  response dispatch(request&& req) const { return dispatch(req); }
+
+  /// Builds the URL of `endpoint` (see `router::url_for`). Throws `build_error`.
+  std::string url_for(std::string_view endpoint, const multi_dict& params = {}) const;
+
+  /// The per-route body limit for a request line, if the matched route sets one.
+  std::optional<std::size_t> body_limit(std::string_view method, std::string_view path) const;
+
+  const app_options& options() const noexcept { return options_; }
+  const vial::logger& logger() const noexcept { return logger_; }
+  void set_logger(vial::logger l) { logger_ = std::move(l); }
+  blocking_pool& blocking() const;
+  bool is_frozen() const noexcept { return frozen_.load(std::memory_order_acquire); }
+
+ private:
+  struct route_entry {
+    detail::route_handler handler;
+    std::string label;  // "GET /users/<int:id>", for logs
+    std::vector<const detail::scope*> scopes;
+    std::optional<std::size_t> max_body_bytes;
+    bool chain_async = false;
+  };
+  struct dispatch_state;
+
+  std::size_t add_route(std::string_view rule, std::initializer_list<std::string_view> methods,
+                        detail::route_handler handler, route_options options);
+  /// Adds a route whose hooks and error handlers are `inner` (innermost first), then the app's.
+  std::size_t add_scoped_route(std::string_view rule, const std::vector<std::string>& methods,
+                               detail::route_handler handler, route_options options,
+                               std::vector<std::shared_ptr<const detail::scope>> inner);
+  void add_view_routes(std::string_view rule, const detail::view_routes& view,
+                       route_options options);
+  void register_blueprint_at(const blueprint& bp, const std::string& name,
+                             const std::string& prefix,
+                             std::vector<std::shared_ptr<const detail::scope>> outer);
+  void check_not_frozen(std::string_view what) const;
+  void freeze() const;
+  response dispatch_sync(dispatch_state& st) const;
+  task<response> dispatch_async(dispatch_state& st) const;
+
+  app_options options_;
+  vial::logger logger_;
+  router router_;
+  std::vector<route_entry> routes_;
+  detail::scope scope_;
+  std::vector<detail::lifecycle_slot> startup_;
+  std::vector<detail::lifecycle_slot> shutdown_;
+  mutable std::atomic<bool> frozen_{false};
+  mutable bool miss_chain_async_ = false;  // set once by freeze()
+  mutable std::unique_ptr<blocking_pool> blocking_;
+  mutable std::unique_ptr<vial::background_executor> background_;
+  mutable std::once_flag freeze_once_;
+  std::vector<std::shared_ptr<const detail::scope>> owned_scopes_;  // blueprints' and views'
+  std::vector<std::string> blueprint_names_;
+};
+
+template <class F>
+app& app::route(std::string_view rule, std::initializer_list<std::string_view> methods,
+                F&& handler, route_options options) {
+  add_route(rule, methods, detail::make_route_handler(std::forward<F>(handler)), std::move(options));
+  return *this;
+}
+
+}  // namespace vial

@@ -1,0 +1,3 @@
+#pragma once
+
+#include "vial/testing/test_client.hpp"

@@ -1,0 +1,121 @@
+#include "vial/app/app.hpp"
+
+#include <exception>
+#include <string>
+
+#include "vial/async/bridge.hpp"
+#include "vial/routing/error.hpp"
+
+namespace vial {
+
+app::app(app_options options) : options_(std::move(options)) {}
+
+app::~app() {
+  if (background_) background_->drain(std::chrono::milliseconds(0));
+}
+
+void app::check_not_frozen(std::string_view what) const {
+  if (is_frozen()) {
+    throw setup_error("cannot register " + std::string(what) +
+                      " after the app started serving; register everything before the first "
+                      "request");
+  }
+}
+
+std::size_t app::add_route(std::string_view rule_text,
+                           std::initializer_list<std::string_view> methods,
+                           detail::route_handler handler, route_options options) {
+  if (methods.size() == 0) {
+    throw setup_error("rule '" + std::string(rule_text) + "' is registered with no methods");
+  }
+  check_not_frozen("rule '" + std::string(rule_text) + "'");
+  // Check the handler against the rule before touching the router, so a rejected route leaves
+  // no trace.
+  detail::check_params_fit(rule::parse(rule_text), handler.params);
+  std::vector<std::string> method_list(methods.begin(), methods.end());
+  std::string endpoint = options.endpoint.empty() ? std::string(rule_text) : options.endpoint;
+  const std::size_t id = router_.add(rule_text, method_list, std::move(endpoint));
+  std::string label;
+  for (const auto& m : method_list) label.append(label.empty() ? "" : ",").append(m);
+  label.append(" ").append(rule_text);
+  routes_.push_back(route_entry{std::move(handler), std::move(label), {&scope_},
+                                options.max_body_bytes, false});
+  return id;
+}
+
+void app::freeze() const {
+  std::call_once(freeze_once_, [this] {
+    auto& self = const_cast<app&>(*this);
+    for (auto& r : self.routes_) {
+      r.chain_async = r.handler.is_async();
+      for (const auto* s : r.scopes) r.chain_async = r.chain_async || s->has_async();
+    }
+    miss_chain_async_ = scope_.has_async();
+    blocking_ = std::make_unique<blocking_pool>(options_.blocking_threads);
+    frozen_.store(true, std::memory_order_release);
+  });
+}
+
+blocking_pool& app::blocking() const {
+  freeze();
+  return *blocking_;
+}
+
+void app::startup() {
+  freeze();
+  bridge_options bo{.label = "startup", .log = &logger_, .pool = blocking_.get()};
+  for (const auto& hook : startup_) {
+    if (hook.is_async()) {
+      async_to_sync(hook.async(), bo);
+    } else {
+      hook.sync();
+    }
+  }
+}
+
+std::size_t app::shutdown(std::chrono::milliseconds background_deadline) {
+  std::size_t abandoned = 0;
+  if (background_) abandoned = background_->drain(background_deadline);
+  bridge_options bo{.label = "shutdown", .log = &logger_, .pool = blocking_.get()};
+  for (const auto& hook : shutdown_) {
+    try {
+      if (hook.is_async()) {
+        async_to_sync(hook.async(), bo);
+      } else {
+        hook.sync();
+      }
+    } catch (const std::exception& e) {
+      logger_.error(std::string("shutdown hook failed: ") + e.what());
+    }
+  }
+  return abandoned;
+}
+
+vial::background_executor& app::background_executor() {
+  static std::mutex creation;
+  std::lock_guard lock(creation);
+  if (!background_) {
+    background_ = std::make_unique<vial::background_executor>(options_.background_threads, &logger_);
+  }
+  return *background_;
+}
+
+background_handle app::background(task<void> work, std::string name) {
+  return background_executor().spawn(std::move(work), std::move(name));
+}
+
+background_handle app::background(std::function<void()> work, std::string name) {
+  return background_executor().submit(std::move(work), std::move(name));
+}
+
+std::string app::url_for(std::string_view endpoint, const multi_dict& params) const {
+  return router_.url_for(endpoint, params);
+}
+
+std::optional<std::size_t> app::body_limit(std::string_view method, std::string_view path) const {
+  auto m = router_.match(method, path);
+  if (m.result != route_match::outcome::found) return std::nullopt;
+  return routes_[m.route].max_body_bytes;
+}
+
+}  // namespace vial

@@ -1,0 +1,384 @@
+// app::dispatch: Flask's full_dispatch_request, once as plain calls and once as a coroutine.
+// A request takes the coroutine path only when a callable in its chain is a coroutine, and
+// then the whole chain runs in a single async_to_sync run.
+
+#include <exception>
+#include <string>
+
+#include "vial/app/app.hpp"
+#include "vial/async/bridge.hpp"
+#include "vial/async/error.hpp"
+#include "vial/http/error.hpp"
+#include "vial/http/json.hpp"
+
+namespace vial {
+
+namespace {
+
+std::string describe(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+bool wants_json(const request& req) {
+  auto accept = req.header("Accept");
+  return accept && accept->find("application/json") != std::string_view::npos &&
+         accept->find("text/html") == std::string_view::npos;
+}
+
+/// What an unhandled HTTP error looks like: JSON for clients that ask for it, else plain text.
+response default_error_response(const request& req, const http_error& e) {
+  response r;
+  if (wants_json(req)) {
+    r = response::json({{"error", e.description()}, {"status", e.status()}}, e.status());
+  } else {
+    r = response::text(std::to_string(e.status()) + " " + std::string(reason_phrase(e.status())) +
+                           ": " + e.description() + "\n",
+                       e.status());
+  }
+  for (const auto& [name, value] : e.headers()) r.set_header(name, value);
+  return r;
+}
+
+/// Headers the error requires (Allow on 405, Retry-After...) survive a custom handler.
+response with_error_headers(response r, const http_error& e) {
+  for (const auto& [name, value] : e.headers()) {
+    if (!r.headers().contains(name)) r.set_header(name, value);
+  }
+  return r;
+}
+
+response plain_500() {
+  return response::text("500 Internal Server Error\n", 500);
+}
+
+}  // namespace
+
+struct app::dispatch_state {
+  request& req;
+  route_match match;
+  const route_entry* route = nullptr;
+  std::vector<const detail::scope*> scopes;  // innermost first; the app last
+  std::string label;
+  std::exception_ptr unhandled;  // what teardown hooks see
+};
+
+namespace {
+
+/// Which error handler answers an exception, decided without calling anything, so the plain
+/// and the coroutine chains share it.
+struct error_plan {
+  const detail::error_slot* by_type = nullptr;
+  const detail::status_slot* by_status = nullptr;
+  http_error error{500};
+  bool unhandled = false;  // no handler took the original exception: logged, seen by teardown
+};
+
+int status_for_unhandled(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const timeout_error&) {
+    return 504;
+  } catch (const error_status& s) {
+    return s.http_status();
+  } catch (...) {
+    return 500;
+  }
+}
+
+const detail::status_slot* find_status(const std::vector<const detail::scope*>& scopes, int code) {
+  for (const auto* s : scopes) {
+    if (auto it = s->by_status.find(code); it != s->by_status.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+const detail::error_slot* find_type(const std::vector<const detail::scope*>& scopes,
+                                    const std::exception_ptr& e) {
+  for (const auto* s : scopes) {
+    for (const auto& h : s->by_type) {
+      if (h.catches(e)) return &h.handler;
+    }
+  }
+  return nullptr;
+}
+
+error_plan plan_error(const std::vector<const detail::scope*>& scopes, std::exception_ptr e) {
+  error_plan plan;
+  const http_error* http = nullptr;
+  try {
+    std::rethrow_exception(e);
+  } catch (const http_error& ex) {
+    http = &ex;  // kept alive by `e`
+  } catch (...) {
+  }
+  if (http) {
+    plan.error = *http;
+    if ((plan.by_status = find_status(scopes, http->status()))) return plan;
+    plan.by_type = find_type(scopes, e);
+    return plan;
+  }
+  if ((plan.by_type = find_type(scopes, e))) return plan;
+  const int code = status_for_unhandled(e);
+  plan.unhandled = true;
+  plan.error = http_error(code, code == 504 ? "The upstream did not answer in time." : "");
+  plan.by_status = find_status(scopes, code);
+  return plan;
+}
+
+void log_unhandled(const logger& log, const std::string& label, std::exception_ptr e, int code) {
+  const auto message = label + ": unhandled exception (" + std::to_string(code) + "): " + describe(e);
+  if (code >= 500 && code != 502 && code != 504) {
+    log.error(message);
+  } else {
+    log.warning(message);
+  }
+}
+
+}  // namespace
+
+response app::dispatch(request& req) const {
+  if (!is_frozen()) freeze();
+  dispatch_state st{req, router_.match(req.method_name(), req.path()), nullptr, {}, {}, {}};
+  bool chain_async = miss_chain_async_;
+  if (st.match.result == route_match::outcome::found) {
+    st.route = &routes_[st.match.route];
+    st.scopes = st.route->scopes;
+    chain_async = st.route->chain_async;
+    req.set_params(std::move(st.match.params));
+  } else {
+    st.scopes = {&scope_};
+  }
+  if (!chain_async) return dispatch_sync(st);
+  st.label = st.route ? st.route->label
+                       : std::string(req.method_name()) + " " + std::string(req.path());
+  try {
+    return async_to_sync(dispatch_async(st),
+                         bridge_options{.label = st.label, .log = &logger_, .pool = blocking_.get()});
+  } catch (const bridge_error& e) {
+    logger_.error(st.label + ": " + e.what());
+    return plain_500();
+  }
+}
+
+namespace {
+
+/// The answer for a request no handler takes: 404, 405 (+ Allow), automatic OPTIONS, or the
+/// strict-slash redirect. Null when a route was found.
+std::optional<response> routing_answer(const request& req, const route_match& m,
+                                       std::optional<http_error>& error) {
+  using outcome = route_match::outcome;
+  switch (m.result) {
+    case outcome::found:
+      return std::nullopt;
+    case outcome::not_found:
+      error.emplace(404, "The requested URL was not found on the server.");
+      return std::nullopt;
+    case outcome::method_not_allowed:
+      if (req.method() == method::options) {
+        response r(std::string(), 200, {});
+        r.set_header("Allow", m.allowed);
+        return r;
+      }
+      error.emplace(405, "The method is not allowed for the requested URL.",
+                    vial::headers{{"Allow", m.allowed}});
+      return std::nullopt;
+    case outcome::redirect: {
+      std::string location = m.location;
+      if (!req.query_string().empty()) location.append("?").append(req.query_string());
+      return redirect(location, 308);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+response app::dispatch_sync(dispatch_state& st) const {
+  request& req = st.req;
+  const auto& scopes = st.scopes;
+  auto handle = [&](std::exception_ptr e) -> response {
+    auto plan = plan_error(scopes, e);
+    if (plan.unhandled) {
+      st.unhandled = e;
+      log_unhandled(logger_, st.route ? st.route->label : std::string(req.method_name()) + " " +
+                                                              std::string(req.path()),
+                    e, plan.error.status());
+    }
+    try {
+      if (plan.by_type) return plan.by_type->sync(req, e);
+      if (plan.by_status) return with_error_headers(plan.by_status->sync(req, plan.error), plan.error);
+      return default_error_response(req, plan.error);
+    } catch (...) {
+      logger_.error("error handler failed: " + describe(std::current_exception()));
+      st.unhandled = std::current_exception();
+      return plain_500();
+    }
+  };
+  auto handle_miss = [&](const http_error& err) -> response {
+    if (const auto* h = find_status(scopes, err.status())) {
+      try {
+        return with_error_headers(h->sync(req, err), err);
+      } catch (...) {
+        // A failing error handler is not handled again: plain 500, as in handle().
+        logger_.error("error handler failed: " + describe(std::current_exception()));
+        st.unhandled = std::current_exception();
+        return plain_500();
+      }
+    }
+    return default_error_response(req, err);
+  };
+
+  response res;
+  try {
+    std::optional<response> early;
+    for (auto s = scopes.rbegin(); s != scopes.rend() && !early; ++s) {
+      for (const auto& hook : (*s)->before) {
+        if ((early = hook.sync(req))) break;
+      }
+    }
+    if (early) {
+      res = std::move(*early);
+    } else if (st.route) {
+      res = st.route->handler.sync(req);
+    } else {
+      std::optional<http_error> miss;
+      if (auto answer = routing_answer(req, st.match, miss)) {
+        res = std::move(*answer);
+      } else {
+        res = handle_miss(*miss);
+      }
+    }
+  } catch (...) {
+    res = handle(std::current_exception());
+  }
+  try {
+    for (const auto* s : scopes) {
+      for (auto h = s->after.rbegin(); h != s->after.rend(); ++h) res = h->sync(req, res);
+    }
+  } catch (...) {
+    res = handle(std::current_exception());
+  }
+  for (const auto* s : scopes) {
+    for (auto h = s->teardown.rbegin(); h != s->teardown.rend(); ++h) {
+      try {
+        h->sync(req, st.unhandled);
+      } catch (...) {
+        logger_.error("teardown hook failed: " + describe(std::current_exception()));
+      }
+    }
+  }
+  return res;
+}
+
+task<response> app::dispatch_async(dispatch_state& st) const {
+  request& req = st.req;
+  const auto& scopes = st.scopes;
+  // The same chain as dispatch_sync, awaiting each slot. Error handling is written out rather
+  // than shared through a lambda because co_await is not allowed inside a catch block.
+  auto handle = [&](std::exception_ptr e) -> task<response> {
+    auto plan = plan_error(scopes, e);
+    if (plan.unhandled) {
+      st.unhandled = e;
+      log_unhandled(logger_, st.label, e, plan.error.status());
+    }
+    std::exception_ptr failed;
+    try {
+      if (plan.by_type) {
+        auto op = plan.by_type->call(req, e);
+        co_return co_await std::move(op);
+      }
+      if (plan.by_status) {
+        auto op = plan.by_status->call(req, plan.error);
+        co_return with_error_headers(co_await std::move(op), plan.error);
+      }
+      co_return default_error_response(req, plan.error);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    logger_.error("error handler failed: " + describe(failed));
+    st.unhandled = failed;
+    co_return plain_500();
+  };
+
+  response res;
+  std::exception_ptr error;
+  try {
+    std::optional<response> early;
+    for (auto s = scopes.rbegin(); s != scopes.rend() && !early; ++s) {
+      for (const auto& hook : (*s)->before) {
+        auto op = hook.call(req);
+        if ((early = co_await std::move(op))) break;
+      }
+    }
+    if (early) {
+      res = std::move(*early);
+    } else if (st.route) {
+      if (st.route->handler.is_async()) {
+        auto op = st.route->handler.async(req);
+        res = co_await std::move(op);
+      } else {
+        res = st.route->handler.sync(req);
+      }
+    } else {
+      std::optional<http_error> miss;
+      if (auto answer = routing_answer(req, st.match, miss)) {
+        res = std::move(*answer);
+      } else if (const auto* h = find_status(scopes, miss->status())) {
+        std::exception_ptr failed;
+        try {
+          auto op = h->call(req, *miss);
+          res = with_error_headers(co_await std::move(op), *miss);
+        } catch (...) {
+          failed = std::current_exception();
+        }
+        if (failed) {
+          logger_.error("error handler failed: " + describe(failed));
+          st.unhandled = failed;
+          res = plain_500();
+        }
+      } else {
+        res = default_error_response(req, *miss);
+      }
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    auto op = handle(std::exchange(error, nullptr));
+    res = co_await std::move(op);
+  }
+  try {
+    for (const auto* s : scopes) {
+      for (auto h = s->after.rbegin(); h != s->after.rend(); ++h) {
+        auto op = h->call(req, res);
+        res = co_await std::move(op);
+      }
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    auto op = handle(std::exchange(error, nullptr));
+    res = co_await std::move(op);
+  }
+  for (const auto* s : scopes) {
+    for (auto h = s->teardown.rbegin(); h != s->teardown.rend(); ++h) {
+      try {
+        auto op = h->call(req, st.unhandled);
+        co_await std::move(op);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      if (error) logger_.error("teardown hook failed: " + describe(std::exchange(error, nullptr)));
+    }
+  }
+  co_return res;
+}
+
+}  // namespace vial

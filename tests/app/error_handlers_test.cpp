@@ -1,0 +1,126 @@
+#include "vial/app/app.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/catch.hpp"
+#include "vial/async/error.hpp"
+#include "vial/testing/test_client.hpp"
+
+using vial::test_client;
+
+namespace {
+struct app_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct db_error : app_error {
+  using app_error::app_error;
+};
+struct missing_row : db_error {
+  using db_error::db_error;
+};
+}  // namespace
+
+TEST_CASE("an exception escaping a handler is a logged 500 naming the route",
+          "[app][errors]") {
+  std::vector<std::string> lines;
+  vial::app app;
+  app.set_logger(vial::logger([&](vial::log_level, std::string_view m) { lines.emplace_back(m); }));
+  app.get("/boom", []() -> std::string { throw std::runtime_error("kaput"); });
+  app.get("/ok", [] { return "still serving"; });
+  test_client client(app);
+  auto r = client.get("/boom");
+  CHECK(r.status() == 500);
+  CHECK(r.text().find("kaput") == std::string::npos);  // internals are not leaked
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "GET /boom: unhandled exception (500): kaput");
+  CHECK(client.get("/ok").text() == "still serving");
+}
+
+TEST_CASE("error handlers by status handle aborts and routing misses", "[app][errors]") {
+  vial::app app;
+  app.errorhandler(404, [](const vial::http_error&) {
+    return std::tuple{nlohmann::json{{"error", "Not found"}}, 404};
+  });
+  app.errorhandler(405, [](vial::request&, const vial::http_error& e) {
+    return std::tuple{nlohmann::json{{"error", e.description()}}, e.status()};
+  });
+  app.get("/gone", []() -> std::string { vial::abort(404); });
+  app.get("/only-get", [] { return ""; });
+  test_client client(app);
+  CHECK(client.get("/nothing").json()["error"] == "Not found");
+  CHECK(client.get("/gone").json()["error"] == "Not found");
+  auto r = client.post("/only-get");
+  CHECK(r.status() == 405);
+  CHECK(r.header("Allow") == "GET, HEAD, OPTIONS");  // kept although the handler set none
+}
+
+TEST_CASE("error handlers by type pick the most derived registered type", "[app][errors]") {
+  vial::app app;
+  // Registered base first: ordering must not depend on registration order.
+  app.errorhandler<app_error>([](const app_error&) { return std::tuple{"app", 400}; });
+  app.errorhandler<missing_row>([](const missing_row&) { return std::tuple{"row", 404}; });
+  app.errorhandler<db_error>([](const db_error&) { return std::tuple{"db", 503}; });
+  app.get("/row", []() -> std::string { throw missing_row("x"); });
+  app.get("/db", []() -> std::string { throw db_error("x"); });
+  app.get("/app", []() -> std::string { throw app_error("x"); });
+  test_client client(app);
+  CHECK(client.get("/row").text() == "row");
+  CHECK(client.get("/db").text() == "db");
+  CHECK(client.get("/app").text() == "app");
+}
+
+TEST_CASE("an unhandled exception goes to the 500 handler", "[app][errors]") {
+  vial::app app;
+  app.set_logger(vial::logger(nullptr));
+  app.errorhandler(500, [](const vial::http_error&) {
+    return std::tuple{nlohmann::json{{"error", "Internal server error"}}, 500};
+  });
+  app.get("/boom", []() -> std::string { throw std::logic_error("bug"); });
+  auto r = test_client(app).get("/boom");
+  CHECK(r.status() == 500);
+  CHECK(r.json()["error"] == "Internal server error");
+}
+
+TEST_CASE("a throwing error handler falls back to a plain 500", "[app][errors]") {
+  vial::app app;
+  app.set_logger(vial::logger(nullptr));
+  app.errorhandler(404, [](const vial::http_error&) -> std::string {
+    throw std::runtime_error("handler bug");
+  });
+  test_client client(app);
+  auto r = client.get("/missing");
+  CHECK(r.status() == 500);
+  CHECK(r.text() == "500 Internal Server Error\n");
+}
+
+TEST_CASE("a timeout nobody handles is a 504", "[app][errors]") {
+  vial::app app;
+  app.set_logger(vial::logger(nullptr));
+  app.get("/slow", []() -> std::string { throw vial::timeout_error("too slow"); });
+  CHECK(vial::test_client(app).get("/slow").status() == 504);
+}
+
+namespace {
+struct upstream_down : std::runtime_error, vial::error_status {
+  upstream_down() : std::runtime_error("upstream down") {}
+  int http_status() const noexcept override { return 502; }
+};
+}  // namespace
+
+TEST_CASE("an exception that names its status is answered with it", "[app][errors]") {
+  vial::app app;
+  app.set_logger(vial::logger(nullptr));
+  app.get("/up", []() -> std::string { throw upstream_down(); });
+  CHECK(vial::test_client(app).get("/up").status() == 502);
+}
+
+TEST_CASE("a std::exception handler also catches HTTP errors, as in Flask", "[app][errors]") {
+  vial::app app;
+  app.errorhandler<std::exception>([](const std::exception& e) {
+    return std::tuple{std::string("caught: ") + e.what(), 500};
+  });
+  app.get("/f", []() -> std::string { vial::abort(403); });
+  CHECK(vial::test_client(app).get("/f").text().rfind("caught:", 0) == 0);
+}
