@@ -1,0 +1,15 @@
+#pragma once
+
+#include "vial/http/cookies.hpp"
+#include "vial/http/error.hpp"
+#include "vial/http/headers.hpp"
+#include "vial/http/json.hpp"
+#include "vial/http/method.hpp"
+#include "vial/http/multi_dict.hpp"
+#include "vial/http/multipart.hpp"
+#include "vial/http/path_params.hpp"
+#include "vial/http/request.hpp"
+#include "vial/http/response.hpp"
+#include "vial/http/status.hpp"
+#include "vial/http/stream.hpp"
+#include "vial/http/url.hpp"
