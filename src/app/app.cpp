@@ -43,6 +43,34 @@ std::size_t app::add_route(std::string_view rule_text,
   return id;
 }
 
+std::size_t app::add_scoped_route(std::string_view rule_text,
+                                  const std::vector<std::string>& methods,
+                                  detail::route_handler handler, route_options options,
+                                  std::vector<std::shared_ptr<const detail::scope>> inner) {
+  if (methods.empty()) {
+    throw setup_error("rule '" + std::string(rule_text) + "' is registered with no methods");
+  }
+  check_not_frozen("rule '" + std::string(rule_text) + "'");
+  detail::check_params_fit(rule::parse(rule_text), handler.params);
+  std::string endpoint = options.endpoint.empty() ? std::string(rule_text) : options.endpoint;
+  const std::size_t id = router_.add(rule_text, methods, std::move(endpoint));
+  std::string label;
+  for (const auto& m : methods) label.append(label.empty() ? "" : ",").append(m);
+  label.append(" ").append(rule_text);
+  std::vector<const detail::scope*> scopes;
+  for (auto& s : inner) {
+    scopes.push_back(s.get());
+    // The app keeps each scope alive once, whoever else shares it.
+    bool owned = false;
+    for (const auto& o : owned_scopes_) owned = owned || o == s;
+    if (!owned) owned_scopes_.push_back(std::move(s));
+  }
+  scopes.push_back(&scope_);
+  routes_.push_back(route_entry{std::move(handler), std::move(label), std::move(scopes),
+                                options.max_body_bytes, false});
+  return id;
+}
+
 void app::freeze() const {
   std::call_once(freeze_once_, [this] {
     auto& self = const_cast<app&>(*this);
