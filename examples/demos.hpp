@@ -1,0 +1,45 @@
+#pragma once
+
+// The demos of vial-examples, one registration function per file. Each file reads like the
+// Flask code it rewrites (see the seeds quoted in docs/quickstart.md).
+
+#include <string>
+#include <string_view>
+
+#include <vial/app/app.hpp>
+#include <vial/client/http_client.hpp>
+#include <vial/http/request.hpp>
+
+namespace examples {
+
+/// What the demos share: the upstream the fan-out calls and the one client it calls it with.
+struct context {
+  std::string upstream;  ///< "http://127.0.0.1:PORT", no trailing slash
+  vial::http_client* client = nullptr;
+  std::string db_path;
+};
+
+/// The integer query argument `name` (default `fallback`), or a 400 naming it when it is not
+/// a whole number in [lo, hi].
+int int_arg(const vial::request& req, std::string_view name, int fallback, int lo, int hi);
+
+/// X-Request-Duration hooks and the JSON error handlers (400, 404, 405, 409, 415, 500, 502, 504).
+void register_hooks(vial::app& app);
+/// GET /hello, /hello-async, /data.
+void register_hello(vial::app& app);
+/// GET /upstream/delay: the mock upstream (also served by the embedded upstream server).
+void register_upstream(vial::app& app);
+/// GET /fanout, /fanout-sync.
+void register_fanout(vial::app& app, const context& ctx);
+/// /users: the class-based users API over SQLite.
+void register_users(vial::app& app, const context& ctx);
+/// GET /stream: server-sent events.
+void register_stream(vial::app& app);
+/// POST /send-email, GET /tasks/<id>: background work.
+void register_email(vial::app& app);
+/// GET /with-timeout, GET /boom.
+void register_timeout(vial::app& app);
+/// GET /: the index page.
+void register_index(vial::app& app);
+
+}  // namespace examples

@@ -1,0 +1,150 @@
+// vial-examples: every scenario of the Flask 2 async seeds, served by one binary.
+//
+//   vial-examples [--host 127.0.0.1] [--port 8080] [--threads 64] [--db vial-examples.db]
+//                 [--upstream URL]
+//
+// Without --upstream, a second server on an ephemeral loopback port plays the upstream the
+// fan-out demos call, so everything works offline. SIGINT/SIGTERM stop both gracefully.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <charconv>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <pthread.h>
+
+#include <vial/app/app.hpp>
+#include <vial/client/http_client.hpp>
+#include <vial/server/server.hpp>
+
+#include "demos.hpp"
+
+namespace {
+
+struct options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  // A coroutine handler keeps its worker while it waits, so the thread count bounds how many
+  // slow requests (fan-outs, /data, timeouts) are served at once: 64 serves 64 concurrent
+  // fan-out clients.
+  std::size_t threads = 64;
+  std::string db = "vial-examples.db";
+  std::string upstream;  // empty: start the embedded mock upstream
+};
+
+constexpr const char* usage =
+    "usage: vial-examples [--host ADDR] [--port N] [--threads N] [--db PATH] [--upstream URL]\n"
+    "  --host      address to listen on (default 127.0.0.1)\n"
+    "  --port      port, 0 for an ephemeral one (default 8080)\n"
+    "  --threads   worker threads (default 64; a waiting coroutine holds one)\n"
+    "  --db        SQLite file of the users demo (default ./vial-examples.db)\n"
+    "  --upstream  base URL the fan-out demos call (default: an embedded mock upstream)\n";
+
+template <class T>
+T parse_number(std::string_view flag, std::string_view text, T lo, T hi) {
+  T value{};
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || value < lo || value > hi) {
+    std::cerr << "vial-examples: " << flag << " expects a number from " << lo << " to " << hi
+              << ", got '" << text << "'\n"
+              << usage;
+    std::exit(2);
+  }
+  return value;
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "vial-examples: unknown flag or missing value: " << flag << "\n" << usage;
+      std::exit(2);
+    }
+    std::string_view value = argv[++i];
+    if (flag == "--host") {
+      o.host = value;
+    } else if (flag == "--port") {
+      o.port = parse_number<std::uint16_t>(flag, value, 0, 65535);
+    } else if (flag == "--threads") {
+      o.threads = parse_number<std::size_t>(flag, value, 1, 1024);
+    } else if (flag == "--db") {
+      o.db = value;
+    } else if (flag == "--upstream") {
+      o.upstream = value;
+      while (o.upstream.ends_with('/')) o.upstream.pop_back();
+    } else {
+      std::cerr << "vial-examples: unknown flag " << flag << "\n" << usage;
+      std::exit(2);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options opts = parse(argc, argv);
+
+  // Block the stop signals before any thread starts, so every thread inherits the mask and
+  // the main thread receives them in sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  try {
+    // One client for every fan-out: its pool keeps upstream connections open across requests.
+    vial::http_client client({.pool_size_per_host = 256});
+    examples::context ctx{.upstream = opts.upstream, .client = &client, .db_path = opts.db};
+
+    // The embedded mock upstream: its own app and server, on an ephemeral loopback port.
+    vial::app upstream_app;
+    std::unique_ptr<vial::server> upstream_server;
+    if (ctx.upstream.empty()) {
+      examples::register_upstream(upstream_app);
+      upstream_server = std::make_unique<vial::server>(
+          upstream_app, vial::server_options{.host = "127.0.0.1", .port = 0, .worker_threads = 256});
+      upstream_server->start();
+      ctx.upstream = "http://127.0.0.1:" + std::to_string(upstream_server->port());
+    }
+
+    vial::app app;
+    examples::register_hooks(app);
+    examples::register_index(app);
+    examples::register_hello(app);
+    examples::register_upstream(app);
+    examples::register_fanout(app, ctx);
+    examples::register_users(app, ctx);
+    examples::register_stream(app);
+    examples::register_email(app);
+    examples::register_timeout(app);
+
+    vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads});
+    server.start();
+    std::cout << "vial-examples serving on http://" << opts.host << ":" << server.port() << "\n"
+              << "  upstream " << ctx.upstream << ", database " << ctx.db_path << ", "
+              << opts.threads << " worker threads; Ctrl-C stops" << std::endl;
+
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    std::cout << "vial-examples: stopping" << std::endl;
+    server.stop();
+    if (upstream_server) upstream_server->stop();
+  } catch (const std::exception& e) {
+    std::cerr << "vial-examples: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
