@@ -1,6 +1,7 @@
 #include "vial/testing/test_client.hpp"
 
 #include "support/catch.hpp"
+#include "vial/app/stream.hpp"
 
 TEST_CASE("the test client sends query, headers and JSON bodies", "[testing][test_client]") {
   vial::app app;
