@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+"""End-to-end tests of vial-examples: the built binary on an ephemeral port, driven with requests.
+
+usage: examples_e2e_test.py PATH/TO/vial-examples [unittest args]
+
+Every endpoint and error case of the examples issue, the concurrency figures (fan-out of 20 x
+200 ms, 8 parallel fan-outs, 40 concurrent user creations), persistence across a restart, a
+stream whose first event arrives long before its end, and the index page in headless Chromium
+(skipped when /usr/bin/chromium is absent).
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import requests
+
+BINARY = None
+SERVING = re.compile(r"vial-examples serving on (http://[0-9.]+:(\d+))")
+
+
+class ExamplesServer:
+    """The examples binary, started with --port 0; `base` is the URL it printed."""
+
+    def __init__(self, db_path):
+        self.proc = subprocess.Popen(
+            [BINARY, "--port", "0", "--db", db_path],
+            stdout=subprocess.PIPE, text=True, bufsize=1)
+        deadline = time.monotonic() + 30
+        self.base = None
+        while self.base is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.proc.poll() is not None:
+                self.proc.kill()
+                raise RuntimeError("vial-examples did not print its URL")
+            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
+            if ready:
+                match = SERVING.search(self.proc.stdout.readline())
+                if match:
+                    self.base = match.group(1)
+        self.session = requests.Session()
+
+    def url(self, path):
+        return self.base + path
+
+    def get(self, path, **kw):
+        return self.session.get(self.url(path), timeout=30, **kw)
+
+    def stop(self):
+        """SIGTERM, as a supervisor would; returns the exit code."""
+        self.session.close()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=20)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        self.proc.stdout.close()
+        return code
+
+
+class ExamplesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="vial-examples-")
+        cls.server = ExamplesServer(os.path.join(cls.tmp, "users.db"))
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        assert code == 0, f"vial-examples exited with {code}"
+
+    def get(self, path, **kw):
+        return self.server.get(path, **kw)
+
+    def send(self, method, path, **kw):
+        return requests.request(method, self.server.url(path), timeout=30, **kw)
+
+    def assert_json_error(self, r, status, message=None):
+        self.assertEqual(r.status_code, status, r.text)
+        self.assertTrue(r.headers["Content-Type"].startswith("application/json"), r.headers)
+        body = r.json()
+        self.assertEqual(list(body), ["error"])
+        self.assertIsInstance(body["error"], str)
+        self.assertTrue(body["error"])
+        if message is not None:
+            self.assertEqual(body["error"], message)
+
+    # --- hello, data, hooks -------------------------------------------------------------
+
+    def test_hello_is_plain_text_from_sync_and_async_views(self):
+        for path in ("/hello", "/hello-async"):
+            r = self.get(path)
+            self.assertEqual(r.status_code, 200)
+            self.assertEqual(r.text, "Hello, World!")
+            self.assertTrue(r.headers["Content-Type"].startswith("text/plain"))
+
+    def test_every_response_carries_its_duration(self):
+        for method, path in (("GET", "/hello"), ("GET", "/data?ms=150"), ("GET", "/nowhere"),
+                             ("POST", "/hello"), ("GET", "/boom"), ("GET", "/fanout?n=0")):
+            r = self.send(method, path)
+            value = r.headers.get("X-Request-Duration")
+            self.assertIsNotNone(value, f"{method} {path}")
+            self.assertRegex(value, r"^\d+\.\d+$")
+            if path.startswith("/data"):
+                self.assertGreaterEqual(float(value), 0.15)
+                self.assertLess(float(value), 1.0)
+
+    def test_data_waits_then_answers_done(self):
+        start = time.monotonic()
+        r = self.get("/data?ms=300")
+        took = time.monotonic() - start
+        self.assertEqual((r.status_code, r.text), (200, "Done!"))
+        self.assertGreaterEqual(took, 0.3)
+        self.assertLess(took, 1.5)
+        self.assert_json_error(self.get("/data?ms=-1"), 400)
+        self.assert_json_error(self.get("/data?ms=x"), 400)
+
+    def test_upstream_delay_answers_its_delay(self):
+        start = time.monotonic()
+        r = self.get("/upstream/delay?ms=120")
+        self.assertGreaterEqual(time.monotonic() - start, 0.12)
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r.json(), {"ms": 120})
+
+    # --- fan-out ------------------------------------------------------------------------
+
+    def check_fanout_body(self, body, n, ms):
+        self.assertEqual(set(body), {"results", "elapsed_ms"})
+        self.assertIsInstance(body["elapsed_ms"], float)
+        self.assertEqual(len(body["results"]), n)
+        for item in body["results"]:
+            self.assertEqual(item["status"], 200)
+            self.assertRegex(item["url"], rf"^http://.+/upstream/delay\?ms={ms}$")
+
+    def test_fanout_of_20_calls_of_200_ms_runs_them_concurrently(self):
+        self.get("/fanout?n=20&ms=0")  # open the pooled connections first
+        start = time.monotonic()
+        r = self.get("/fanout?n=20&ms=200")
+        took = time.monotonic() - start
+        self.assertEqual(r.status_code, 200, r.text)
+        body = r.json()
+        self.check_fanout_body(body, 20, 200)
+        self.assertGreaterEqual(body["elapsed_ms"], 200.0)
+        print(f"\n  fanout 20 x 200 ms: {took * 1000:.0f} ms wall, "
+              f"elapsed_ms {body['elapsed_ms']:.1f}", file=sys.stderr)
+        self.assertLess(took, 0.45)
+
+    def test_fanout_sync_makes_the_calls_one_after_another(self):
+        start = time.monotonic()
+        r = self.get("/fanout-sync?n=4&ms=100")
+        took = time.monotonic() - start
+        self.assertEqual(r.status_code, 200, r.text)
+        body = r.json()
+        self.check_fanout_body(body, 4, 100)
+        self.assertGreaterEqual(body["elapsed_ms"], 400.0)
+        self.assertGreaterEqual(took, 0.4)
+
+    def test_eight_parallel_fanouts_do_not_serialise(self):
+        self.get("/fanout?n=20&ms=0")
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            start = time.monotonic()
+            futures = [pool.submit(requests.get, self.server.url("/fanout?n=20&ms=200"),
+                                   timeout=30) for _ in range(8)]
+            responses = [f.result() for f in futures]
+            took = time.monotonic() - start
+        for r in responses:
+            self.assertEqual(r.status_code, 200, r.text)
+            self.check_fanout_body(r.json(), 20, 200)
+        print(f"\n  8 parallel fanouts of 20 x 200 ms: {took * 1000:.0f} ms wall",
+              file=sys.stderr)
+        self.assertLess(took, 0.8)  # one after another would take 1600 ms
+
+    def test_fanout_rejects_counts_and_delays_out_of_range(self):
+        bad = ["n=0", "n=101", "n=-1", "n=", "n=abc", "n=1x", "n=99999999999999999999",
+               "n=5&ms=10001", "n=5&ms=-5", "n=5&ms=", "n=5&ms=1.5", "n=5&ms=184467440737095516160"]
+        for path in ("/fanout", "/fanout-sync"):
+            for query in bad:
+                with self.subTest(path=path, query=query):
+                    self.assert_json_error(self.get(f"{path}?{query}"), 400)
+        for query in ("n=1&ms=0", "n=100&ms=0"):
+            r = self.get(f"/fanout?{query}")
+            self.assertEqual(r.status_code, 200, query)
+            self.assertEqual(len(r.json()["results"]), int(query[2:query.index("&")]))
+
+    # --- users --------------------------------------------------------------------------
+
+    def create(self, name, email):
+        return self.send("POST", "/users", json={"name": name, "email": email})
+
+    def test_user_lifecycle(self):
+        r = self.create("Ada", "ada@example.org")
+        self.assertEqual(r.status_code, 201, r.text)
+        ada = r.json()
+        self.assertEqual(set(ada), {"id", "name", "email"})
+        self.assertEqual((ada["name"], ada["email"]), ("Ada", "ada@example.org"))
+        self.assertIsInstance(ada["id"], int)
+
+        self.assertEqual(self.get(f"/users/{ada['id']}").json(), ada)
+        self.assertIn(ada, self.get("/users").json())
+
+        r = self.send("PUT", f"/users/{ada['id']}", json={"name": "Ada L."})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json(), {"id": ada["id"], "name": "Ada L.", "email": "ada@example.org"})
+        r = self.send("PUT", f"/users/{ada['id']}", json={"email": "lovelace@example.org"})
+        self.assertEqual(r.json()["email"], "lovelace@example.org")
+        r = self.send("PUT", f"/users/{ada['id']}", json={"name": "Ada", "email": "ada2@example.org"})
+        self.assertEqual(r.json(), {"id": ada["id"], "name": "Ada", "email": "ada2@example.org"})
+        self.assertEqual(self.get(f"/users/{ada['id']}").json()["email"], "ada2@example.org")
+
+        r = self.send("DELETE", f"/users/{ada['id']}")
+        self.assertEqual(r.status_code, 204)
+        self.assertEqual(r.content, b"")
+        self.assert_json_error(self.get(f"/users/{ada['id']}"), 404, "User not found")
+        self.assert_json_error(self.send("DELETE", f"/users/{ada['id']}"), 404, "User not found")
+        self.assert_json_error(self.send("PUT", f"/users/{ada['id']}", json={"name": "X"}), 404,
+                               "User not found")
+
+    def test_users_are_listed_by_id(self):
+        ids = [self.create(f"L{i}", f"list{i}@example.org").json()["id"] for i in range(3)]
+        listed = [u["id"] for u in self.get("/users").json()]
+        self.assertEqual(listed, sorted(listed))
+        self.assertTrue(set(ids) <= set(listed))
+
+    def test_duplicate_email_conflicts(self):
+        self.assertEqual(self.create("Bo", "bo@example.org").status_code, 201)
+        self.assert_json_error(self.create("Bo again", "bo@example.org"), 409)
+        other = self.create("Cy", "cy@example.org").json()
+        self.assert_json_error(
+            self.send("PUT", f"/users/{other['id']}", json={"email": "bo@example.org"}), 409)
+
+    def test_user_validation(self):
+        cases = [
+            {"email": "a@b.c"},                       # missing name
+            {"name": "A"},                            # missing email
+            {"name": "", "email": "a@b.c"},           # empty name
+            {"name": "n" * 51, "email": "a@b.c"},     # name too long
+            {"name": 7, "email": "a@b.c"},            # mistyped name
+            {"name": None, "email": "a@b.c"},
+            {"name": "A", "email": "no-at-sign"},     # no @
+            {"name": "A", "email": "a@" + "b" * 99},  # 101 characters
+            {"name": "A", "email": ["a@b.c"]},        # mistyped email
+        ]
+        for body in cases:
+            with self.subTest(body=body):
+                self.assert_json_error(self.send("POST", "/users", json=body), 400)
+        self.assertEqual(self.create("n" * 50, "a@" + "b" * 98).status_code, 201)
+        headers = {"Content-Type": "application/json"}
+        for raw in ('{"name": "A", "email": ', "[1, 2]", '"text"', "42", "null"):
+            with self.subTest(raw=raw):
+                self.assert_json_error(self.send("POST", "/users", data=raw, headers=headers), 400)
+        uid = self.create("Val", "val@example.org").json()["id"]
+        for body in ({}, {"name": ""}, {"email": "nope"}, {"name": 1}, [1]):
+            with self.subTest(put=body):
+                self.assert_json_error(self.send("PUT", f"/users/{uid}", json=body), 400)
+        self.assert_json_error(self.send("PUT", f"/users/{uid}", data="{", headers=headers), 400)
+        self.assertEqual(self.get(f"/users/{uid}").json()["name"], "Val")
+
+    def test_forty_concurrent_creations_are_all_stored(self):
+        def create(i):
+            return requests.post(self.server.url("/users"), timeout=30,
+                                 json={"name": f"C{i}", "email": f"concurrent{i}@example.org"})
+        with concurrent.futures.ThreadPoolExecutor(40) as pool:
+            responses = list(pool.map(create, range(40)))
+        self.assertEqual([r.status_code for r in responses], [201] * 40)
+        ids = {r.json()["id"] for r in responses}
+        self.assertEqual(len(ids), 40)
+        stored = {u["email"] for u in self.get("/users").json()}
+        self.assertTrue({f"concurrent{i}@example.org" for i in range(40)} <= stored)
+
+    # --- stream -------------------------------------------------------------------------
+
+    def test_stream_sends_each_event_when_produced(self):
+        start = time.monotonic()
+        r = self.session_stream("/stream?n=5&ms=300")
+        self.assertEqual(r.status_code, 200)
+        self.assertTrue(r.headers["Content-Type"].startswith("text/event-stream"))
+        arrivals, data = [], []
+        buffer = ""
+        for chunk in r.iter_content(chunk_size=None, decode_unicode=True):
+            buffer += chunk
+            while "\n\n" in buffer:
+                event, buffer = buffer.split("\n\n", 1)
+                arrivals.append(time.monotonic() - start)
+                data.append(event)
+        total = time.monotonic() - start
+        self.assertEqual(data, [f"data: {i}" for i in range(5)])
+        print(f"\n  stream: first event after {arrivals[0] * 1000:.0f} ms, "
+              f"end after {total * 1000:.0f} ms", file=sys.stderr)
+        self.assertGreaterEqual(total, 1.2)
+        self.assertLess(arrivals[0], 0.3)
+        for before, after in zip(arrivals, arrivals[1:]):
+            self.assertGreater(after - before, 0.2)
+        self.assert_json_error(self.get("/stream?n=0"), 400)
+        self.assert_json_error(self.get("/stream?ms=-3"), 400)
+
+    def session_stream(self, path):
+        return requests.get(self.server.url(path), stream=True, timeout=30)
+
+    # --- background email ---------------------------------------------------------------
+
+    def poll_state(self, task_id, until, deadline=10):
+        """The task's state, polled until it is in `until` (the work takes real time)."""
+        seen = []
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            r = self.get(f"/tasks/{task_id}")
+            self.assertEqual(r.status_code, 200)
+            body = r.json()
+            self.assertEqual(body["id"], task_id)
+            if not seen or seen[-1] != body["state"]:
+                seen.append(body["state"])
+            if body["state"] in until:
+                return seen
+            time.sleep(0.05)
+        self.fail(f"task {task_id} stayed in {seen}")
+
+    def test_send_email_answers_at_once_and_finishes_in_the_background(self):
+        start = time.monotonic()
+        r = self.send("POST", "/send-email",
+                      json={"to": "x@example.org", "subject": "hi", "body": "hello", "delay_ms": 600})
+        self.assertLess(time.monotonic() - start, 0.4)
+        self.assertEqual(r.status_code, 202, r.text)
+        body = r.json()
+        self.assertEqual(body["status"], "Email queued")
+        task_id = body["id"]
+        self.assertIsInstance(task_id, str)
+        first = self.get(f"/tasks/{task_id}").json()["state"]
+        self.assertIn(first, ("queued", "running"))
+        seen = self.poll_state(task_id, ("done", "failed"))
+        self.assertEqual(seen[-1], "done")
+        self.assertGreaterEqual(time.monotonic() - start, 0.6)
+
+    def test_send_email_default_delay_is_two_seconds(self):
+        r = self.send("POST", "/send-email", json={"to": "d@example.org", "subject": "s", "body": "b"})
+        self.assertEqual(r.status_code, 202)
+        task_id = r.json()["id"]
+        start = time.monotonic()
+        self.assertIn(self.get(f"/tasks/{task_id}").json()["state"], ("queued", "running"))
+        self.poll_state(task_id, ("done",))
+        self.assertGreater(time.monotonic() - start, 1.5)
+
+    def test_failed_send_is_reported(self):
+        r = self.send("POST", "/send-email",
+                      json={"to": "x@fail.invalid", "subject": "s", "body": "b", "delay_ms": 0})
+        self.assertEqual(r.status_code, 202)
+        self.assertEqual(self.poll_state(r.json()["id"], ("done", "failed"))[-1], "failed")
+
+    def test_send_email_validation_and_unknown_tasks(self):
+        good = {"to": "a@b.c", "subject": "s", "body": "b"}
+        cases = [{k: v for k, v in good.items() if k != "to"}, {**good, "subject": 3},
+                 {**good, "delay_ms": -1}, {**good, "delay_ms": 60001}, {**good, "delay_ms": "5"},
+                 {**good, "delay_ms": 1.5}, [good]]
+        for body in cases:
+            with self.subTest(body=body):
+                self.assert_json_error(self.send("POST", "/send-email", json=body), 400)
+        self.assert_json_error(self.send("POST", "/send-email", data="{",
+                                         headers={"Content-Type": "application/json"}), 400)
+        self.assert_json_error(self.get("/tasks/no-such-task"), 404)
+
+    # --- timeouts and errors ------------------------------------------------------------
+
+    def test_with_timeout_answers_when_the_work_is_quick_enough(self):
+        r = self.get("/with-timeout?ms=100&timeout=1000")
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r.json(), {"ms": 100})
+
+    def test_with_timeout_gives_504_promptly(self):
+        start = time.monotonic()
+        r = self.get("/with-timeout?ms=5000&timeout=200")
+        took = time.monotonic() - start
+        self.assert_json_error(r, 504, "Gateway Timeout")
+        self.assertGreaterEqual(took, 0.2)
+        self.assertLess(took, 1.0)
+        self.assert_json_error(self.get("/with-timeout?ms=10001"), 400)
+
+    def test_boom_is_a_json_500_and_the_server_keeps_serving(self):
+        for _ in range(3):
+            self.assert_json_error(self.get("/boom"), 500, "Internal server error")
+        self.assertEqual(self.get("/hello").text, "Hello, World!")
+
+    def test_unknown_path_and_wrong_method(self):
+        self.assert_json_error(self.get("/no/such/page"), 404, "Not found")
+        r = self.send("DELETE", "/hello")
+        self.assertEqual(r.status_code, 405)
+        self.assertIn("GET", r.headers["Allow"])
+        self.assert_json_error(r, 405)
+        r = self.send("PATCH", "/users")
+        self.assertEqual(r.status_code, 405)
+        self.assertEqual({m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "POST"}, True)
+
+    # --- index page ---------------------------------------------------------------------
+
+    def test_index_links_every_demo(self):
+        r = self.get("/")
+        self.assertEqual(r.status_code, 200)
+        self.assertTrue(r.headers["Content-Type"].startswith("text/html"))
+        for path in ("/hello", "/hello-async", "/data", "/upstream/delay", "/fanout?",
+                     "/fanout-sync", "/users", "/stream", "/send-email", "/tasks/",
+                     "/with-timeout", "/boom", "EventSource"):
+            self.assertIn(path, r.text)
+
+    @unittest.skipUnless(os.path.exists("/usr/bin/chromium"), "needs Debian's chromium")
+    def test_index_shows_live_events_in_headless_chromium(self):
+        profile = tempfile.mkdtemp(prefix="vial-chromium-")
+        try:
+            # The page opens an EventSource on /stream (20 events, 300 ms apart) and appends a
+            # div per event; the DOM is dumped once the virtual-time budget is spent, and the
+            # network runs in real time, so what it shows came from the live stream.
+            out = subprocess.run(
+                ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                 f"--user-data-dir={profile}", "--virtual-time-budget=3000",
+                 "--timeout=3000", "--dump-dom", self.server.url("/")],
+                capture_output=True, text=True, timeout=60)
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+        events = re.findall(r'<div class="event">event (\d+)</div>', out.stdout)
+        self.assertTrue(events, out.stdout[-2000:] + out.stderr[-2000:])
+        self.assertEqual(events, [str(i) for i in range(len(events))])
+        print(f"\n  chromium saw {len(events)} live events", file=sys.stderr)
+
+
+class RestartTest(unittest.TestCase):
+    def test_users_survive_a_restart(self):
+        tmp = tempfile.mkdtemp(prefix="vial-examples-restart-")
+        db = os.path.join(tmp, "users.db")
+        try:
+            server = ExamplesServer(db)
+            try:
+                r = requests.post(server.url("/users"), timeout=30,
+                                  json={"name": "Kept", "email": "kept@example.org"})
+                self.assertEqual(r.status_code, 201, r.text)
+                kept = r.json()
+            finally:
+                self.assertEqual(server.stop(), 0)
+            server = ExamplesServer(db)
+            try:
+                self.assertEqual(server.get(f"/users/{kept['id']}").json(), kept)
+                self.assertEqual(
+                    requests.post(server.url("/users"), timeout=30,
+                                  json={"name": "Again", "email": "kept@example.org"}).status_code,
+                    409)
+            finally:
+                self.assertEqual(server.stop(), 0)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    BINARY = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
