@@ -1,0 +1,136 @@
+#include "vial/app/session.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "support/catch.hpp"
+#include "vial/testing/test_client.hpp"
+
+using vial::test_client;
+
+namespace {
+
+std::string cookie_value(const vial::test_response& r) {
+  auto h = std::string(r.header("Set-Cookie").value_or(""));
+  auto start = h.find('=') + 1;
+  return h.substr(start, h.find(';') - start);
+}
+
+void add_counter_routes(vial::app& app) {
+  app.get("/count", [](vial::request& req) {
+    auto& s = vial::session_of(req);
+    const int n = s.get("n", 0).get<int>() + 1;
+    s.set("n", n);
+    return std::to_string(n);
+  });
+  app.get("/read", [](vial::request& req) {
+    return vial::session_of(req).get("n", 0).dump();
+  });
+  app.get("/logout", [](vial::request& req) {
+    vial::session_of(req).clear();
+    return "bye";
+  });
+}
+
+}  // namespace
+
+TEST_CASE("a session survives between requests in a signed cookie", "[app][session]") {
+  vial::app app({.secret_key = "s3cret"});
+  vial::enable_sessions(app);
+  add_counter_routes(app);
+  test_client client(app);
+  auto first = client.get("/count");
+  CHECK(first.text() == "1");
+  auto set_cookie = std::string(first.header("Set-Cookie").value_or(""));
+  CHECK(set_cookie.rfind("session=", 0) == 0);
+  CHECK(set_cookie.find("HttpOnly") != std::string::npos);
+  CHECK(set_cookie.find("SameSite=Lax") != std::string::npos);
+  CHECK(first.header("Vary") == std::optional<std::string_view>("Cookie"));
+  CHECK(client.get("/count").text() == "2");
+  auto read = client.get("/read");
+  CHECK(read.text() == "2");
+  CHECK_FALSE(read.header("Set-Cookie"));  // unchanged: not written back
+  CHECK(client.get("/logout").text() == "bye");
+  CHECK(client.get("/read").text() == "0");
+}
+
+TEST_CASE("a forged or tampered session cookie is ignored", "[app][session][hostile]") {
+  vial::app app({.secret_key = "s3cret"});
+  vial::enable_sessions(app);
+  add_counter_routes(app);
+  test_client client(app);
+  client.get("/count");
+  const std::string good = cookie_value(client.get("/count"));
+  REQUIRE(client.get("/read").text() == "2");
+
+  SECTION("payload changed, signature kept") {
+    // {"n":1000} in base64url, with the original timestamp and signature.
+    const std::string forged =
+        "eyJuIjoxMDAwfQ" + good.substr(good.find('.'));
+    client.set_cookie("session", forged);
+  }
+  SECTION("signature altered") {
+    std::string bad = good;
+    bad.back() = bad.back() == 'A' ? 'B' : 'A';
+    client.set_cookie("session", bad);
+  }
+  SECTION("signed with another key") {
+    client.set_cookie("session", vial::encode_session_cookie({{"n", 1000}}, "other"));
+  }
+  SECTION("garbage") {
+    client.set_cookie("session", "...");
+  }
+  SECTION("unsigned payload") {
+    client.set_cookie("session", "eyJuIjoxMDAwfQ");
+  }
+  CHECK(client.get("/read").text() == "0");
+}
+
+TEST_CASE("session cookies round-trip and expire after max_age", "[app][session]") {
+  using namespace std::chrono;
+  const auto t0 = system_clock::now();
+  const auto cookie = vial::encode_session_cookie({{"user", "ada"}}, "k", t0);
+  auto back = vial::decode_session_cookie(cookie, "k", hours(1), t0 + minutes(59));
+  REQUIRE(back);
+  CHECK((*back)["user"] == "ada");
+  CHECK_FALSE(vial::decode_session_cookie(cookie, "k", hours(1), t0 + minutes(61)));
+  CHECK_FALSE(vial::decode_session_cookie(cookie, "", hours(1), t0));
+  CHECK_FALSE(vial::decode_session_cookie(cookie, "k2", hours(1), t0));
+}
+
+TEST_CASE("writing a session without a secret key is a logged 500", "[app][session][errors]") {
+  std::vector<std::string> logged;
+  vial::app app;
+  app.set_logger(vial::logger([&](vial::log_level, std::string_view m) {
+    logged.emplace_back(m);
+  }));
+  vial::enable_sessions(app);
+  add_counter_routes(app);
+  test_client client(app);
+  CHECK(client.get("/read").status() == 200);  // reading is fine
+  auto r = client.get("/count");
+  CHECK(r.status() == 500);
+  CHECK_FALSE(r.header("Set-Cookie"));
+  bool found = false;
+  for (const auto& m : logged) {
+    found = found || m.find("app_options::secret_key is empty") != std::string::npos;
+  }
+  CHECK(found);
+  CHECK_THROWS_WITH(vial::encode_session_cookie({{"a", 1}}, ""),
+                    "the session was modified but app_options::secret_key is empty; set a "
+                    "secret key to use sessions");
+}
+
+TEST_CASE("session options set the cookie name and attributes", "[app][session]") {
+  vial::app app({.secret_key = "k"});
+  vial::enable_sessions(app, {.cookie_name = "sid", .permanent = true, .secure = true});
+  add_counter_routes(app);
+  test_client client(app);
+  auto r = client.get("/count");
+  auto h = std::string(r.header("Set-Cookie").value_or(""));
+  CHECK(h.rfind("sid=", 0) == 0);
+  CHECK(h.find("Max-Age=2678400") != std::string::npos);
+  CHECK(h.find("Secure") != std::string::npos);
+  CHECK(client.get("/count").text() == "2");
+}
