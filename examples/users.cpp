@@ -9,9 +9,10 @@
 // SQLite is blocking, so every query runs on the app's blocking pool through `to_thread`
 // (asgiref's sync_to_async); the coroutine waits without holding the pool's thread.
 //
-// `users_api` holds the five methods; register_users binds them to the rules the way
-// MethodView.as_view does.
+// As in Flask, the collection and the single user are two views over one store; a method a
+// view lacks is answered 405 with Allow.
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -21,6 +22,7 @@
 
 #include <sqlite3.h>
 
+#include <vial/app/view.hpp>
 #include <vial/async/task.hpp>
 #include <vial/async/to_thread.hpp>
 #include <vial/http/error.hpp>
@@ -199,32 +201,41 @@ vial::response not_found() { return vial::response::json({{"error", "User not fo
 
 }  // namespace
 
-/// The users resource; each method is one HTTP method of the view.
-class users_api {
+/// GET and POST /users: the collection (MethodView's `user_id=None` case).
+class user_list_view {
  public:
-  explicit users_api(const std::string& db_path) : store_(db_path) {}
+  explicit user_list_view(std::shared_ptr<user_store> store) : store_(std::move(store)) {}
 
-  vial::task<vial::response> list() {
-    auto op = vial::to_thread([this] { return store_.list(); });
+  vial::task<vial::response> get() {
+    auto op = vial::to_thread([store = store_] { return store->list(); });
     auto users = co_await std::move(op);
     nlohmann::json out = nlohmann::json::array();
     for (const auto& u : users) out.push_back(u.to_json());
     co_return vial::response::json(out);
   }
 
-  vial::task<vial::response> get(long long id) {
-    auto op = vial::to_thread([this, id] { return store_.get(id); });
-    auto found = co_await std::move(op);
-    co_return found ? vial::response::json(found->to_json()) : not_found();
-  }
-
   vial::task<vial::response> post(vial::request& req) {
     const auto& data = json_object(req);
     auto name = *field(data, "name", true);
     auto email = *field(data, "email", true);
-    auto op = vial::to_thread([this, name, email] { return store_.create(name, email); });
+    auto op = vial::to_thread([store = store_, name, email] { return store->create(name, email); });
     auto created = co_await std::move(op);
     co_return vial::response::json(created.to_json(), 201);
+  }
+
+ private:
+  std::shared_ptr<user_store> store_;
+};
+
+/// GET, PUT and DELETE /users/<int:id>: one user.
+class user_view {
+ public:
+  explicit user_view(std::shared_ptr<user_store> store) : store_(std::move(store)) {}
+
+  vial::task<vial::response> get(long long id) {
+    auto op = vial::to_thread([store = store_, id] { return store->get(id); });
+    auto found = co_await std::move(op);
+    co_return found ? vial::response::json(found->to_json()) : not_found();
   }
 
   vial::task<vial::response> put(vial::request& req, long long id) {
@@ -232,28 +243,26 @@ class users_api {
     auto name = field(data, "name", false);
     auto email = field(data, "email", false);
     if (!name && !email) throw vial::http_error(400, "give 'name' and/or 'email'");
-    auto op = vial::to_thread([this, id, name, email] { return store_.update(id, name, email); });
+    auto op = vial::to_thread(
+        [store = store_, id, name, email] { return store->update(id, name, email); });
     auto updated = co_await std::move(op);
     co_return updated ? vial::response::json(updated->to_json()) : not_found();
   }
 
   vial::task<vial::response> delete_(long long id) {
-    auto op = vial::to_thread([this, id] { return store_.remove(id); });
+    auto op = vial::to_thread([store = store_, id] { return store->remove(id); });
     const bool removed = co_await std::move(op);
     co_return removed ? vial::response(std::string(), 204, {}) : not_found();
   }
 
  private:
-  user_store store_;
+  std::shared_ptr<user_store> store_;
 };
 
 void register_users(vial::app& app, const context& ctx) {
-  auto api = std::make_shared<users_api>(ctx.db_path);
-  app.get("/users", [api]() { return api->list(); });
-  app.post("/users", [api](vial::request& req) { return api->post(req); });
-  app.get("/users/<int:id>", [api](long long id) { return api->get(id); });
-  app.put("/users/<int:id>", [api](vial::request& req, long long id) { return api->put(req, id); });
-  app.delete_("/users/<int:id>", [api](long long id) { return api->delete_(id); });
+  auto store = std::make_shared<user_store>(ctx.db_path);
+  app.add_view<user_list_view>("/users", store);
+  app.add_view<user_view>("/users/<int:id>", store);
 }
 
 }  // namespace examples
