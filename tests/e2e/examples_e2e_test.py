@@ -31,9 +31,9 @@ SERVING = re.compile(r"vial-examples serving on (http://[0-9.]+:(\d+))")
 class ExamplesServer:
     """The examples binary, started with --port 0; `base` is the URL it printed."""
 
-    def __init__(self, db_path):
+    def __init__(self, db_path, *extra):
         self.proc = subprocess.Popen(
-            [BINARY, "--port", "0", "--db", db_path],
+            [BINARY, "--port", "0", "--db", db_path, *extra],
             stdout=subprocess.PIPE, text=True, bufsize=1)
         deadline = time.monotonic() + 30
         self.base = None
@@ -452,6 +452,26 @@ class RestartTest(unittest.TestCase):
                     409)
             finally:
                 self.assertEqual(server.stop(), 0)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class UpstreamFlagTest(unittest.TestCase):
+    def test_fanout_calls_the_given_upstream(self):
+        tmp = tempfile.mkdtemp(prefix="vial-examples-upstream-")
+        try:
+            upstream = ExamplesServer(os.path.join(tmp, "a.db"))
+            try:
+                server = ExamplesServer(os.path.join(tmp, "b.db"), "--upstream", upstream.base + "/")
+                try:
+                    r = server.get("/fanout?n=3&ms=50")
+                    self.assertEqual(r.status_code, 200, r.text)
+                    urls = [item["url"] for item in r.json()["results"]]
+                    self.assertEqual(urls, [upstream.base + "/upstream/delay?ms=50"] * 3)
+                finally:
+                    self.assertEqual(server.stop(), 0)
+            finally:
+                self.assertEqual(upstream.stop(), 0)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
