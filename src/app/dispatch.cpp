@@ -3,6 +3,7 @@
 // then the whole chain runs in a single async_to_sync run.
 
 #include <exception>
+#include <span>
 #include <string>
 
 #include "vial/app/app.hpp"
@@ -63,9 +64,15 @@ struct app::dispatch_state {
   request& req;
   route_match match;
   const route_entry* route = nullptr;
-  std::vector<const detail::scope*> scopes;  // innermost first; the app last
-  std::string label;
-  std::exception_ptr unhandled;  // what teardown hooks see
+  std::span<const detail::scope* const> scopes{};  // innermost first; the app last
+  const detail::scope* app_only[1] = {nullptr};  // storage for `scopes` on a routing miss
+  std::string miss_label{};                       // "GET /path", built only when needed
+  std::string_view label() {
+    if (route) return route->label;
+    if (miss_label.empty()) miss_label = std::string(req.method_name()) + " " + std::string(req.path());
+    return miss_label;
+  }
+  std::exception_ptr unhandled{};  // what teardown hooks see
 };
 
 namespace {
@@ -91,14 +98,14 @@ int status_for_unhandled(std::exception_ptr e) {
   }
 }
 
-const detail::status_slot* find_status(const std::vector<const detail::scope*>& scopes, int code) {
+const detail::status_slot* find_status(std::span<const detail::scope* const> scopes, int code) {
   for (const auto* s : scopes) {
     if (auto it = s->by_status.find(code); it != s->by_status.end()) return &it->second;
   }
   return nullptr;
 }
 
-const detail::error_slot* find_type(const std::vector<const detail::scope*>& scopes,
+const detail::error_slot* find_type(std::span<const detail::scope* const> scopes,
                                     const std::exception_ptr& e) {
   for (const auto* s : scopes) {
     for (const auto& h : s->by_type) {
@@ -108,7 +115,7 @@ const detail::error_slot* find_type(const std::vector<const detail::scope*>& sco
   return nullptr;
 }
 
-error_plan plan_error(const std::vector<const detail::scope*>& scopes, std::exception_ptr e) {
+error_plan plan_error(std::span<const detail::scope* const> scopes, std::exception_ptr e) {
   error_plan plan;
   const http_error* http = nullptr;
   try {
@@ -131,8 +138,8 @@ error_plan plan_error(const std::vector<const detail::scope*>& scopes, std::exce
   return plan;
 }
 
-void log_unhandled(const logger& log, const std::string& label, std::exception_ptr e, int code) {
-  const auto message = label + ": unhandled exception (" + std::to_string(code) + "): " + describe(e);
+void log_unhandled(const logger& log, std::string_view label, std::exception_ptr e, int code) {
+  const auto message = std::string(label) + ": unhandled exception (" + std::to_string(code) + "): " + describe(e);
   if (code >= 500 && code != 502 && code != 504) {
     log.error(message);
   } else {
@@ -144,7 +151,7 @@ void log_unhandled(const logger& log, const std::string& label, std::exception_p
 
 response app::dispatch(request& req) const {
   if (!is_frozen()) freeze();
-  dispatch_state st{req, router_.match(req.method_name(), req.path()), nullptr, {}, {}, {}};
+  dispatch_state st{req, router_.match(req.method_name(), req.path())};
   bool chain_async = miss_chain_async_;
   if (st.match.result == route_match::outcome::found) {
     st.route = &routes_[st.match.route];
@@ -152,16 +159,18 @@ response app::dispatch(request& req) const {
     chain_async = st.route->chain_async;
     req.set_params(std::move(st.match.params));
   } else {
-    st.scopes = {&scope_};
+    st.app_only[0] = &scope_;
+    st.scopes = st.app_only;
   }
   if (!chain_async) return dispatch_sync(st);
-  st.label = st.route ? st.route->label
-                       : std::string(req.method_name()) + " " + std::string(req.path());
   try {
-    return async_to_sync(dispatch_async(st),
-                         bridge_options{.label = st.label, .log = &logger_, .pool = blocking_.get()});
+    // The factory form creates the chain's coroutine frames inside the bridge's run, where
+    // Asio recycles their memory.
+    return detail::bridge_call([this, &st] { return dispatch_async(st); },
+                               bridge_options{.label = st.label(), .log = &logger_,
+                                              .pool = blocking_.get()});
   } catch (const bridge_error& e) {
-    logger_.error(st.label + ": " + e.what());
+    logger_.error(std::string(st.label()) + ": " + e.what());
     return plain_500();
   }
 }
@@ -206,9 +215,7 @@ response app::dispatch_sync(dispatch_state& st) const {
     auto plan = plan_error(scopes, e);
     if (plan.unhandled) {
       st.unhandled = e;
-      log_unhandled(logger_, st.route ? st.route->label : std::string(req.method_name()) + " " +
-                                                              std::string(req.path()),
-                    e, plan.error.status());
+      log_unhandled(logger_, st.label(), e, plan.error.status());
     }
     try {
       if (plan.by_type) return plan.by_type->sync(req, e);
@@ -285,7 +292,7 @@ task<response> app::dispatch_async(dispatch_state& st) const {
     auto plan = plan_error(scopes, e);
     if (plan.unhandled) {
       st.unhandled = e;
-      log_unhandled(logger_, st.label, e, plan.error.status());
+      log_unhandled(logger_, st.label(), e, plan.error.status());
     }
     std::exception_ptr failed;
     try {

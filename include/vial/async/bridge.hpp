@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include "vial/async/error.hpp"
 #include "vial/async/task.hpp"
@@ -63,6 +64,41 @@ class bridge_run {
   bridge_options options_;
   blocking_pool* previous_pool_;
 };
+
+/// `async_to_sync(make_task())`, but `make_task` is called inside the run, so the coroutine
+/// frames it creates come from Asio's per-thread recycling allocator instead of the heap.
+template <class F>
+auto bridge_call(F&& make_task, const bridge_options& options)
+    -> task_value_t<std::invoke_result_t<F&>> {
+  using T = task_value_t<std::invoke_result_t<F&>>;
+  static_assert(std::is_void_v<T> || std::is_default_constructible_v<T>,
+                "bridge_call needs a default-constructible result");
+  bridge_run run(options);
+  bool done = false;
+  std::exception_ptr error;
+  std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};
+  auto& ctx = run.context();
+  boost::asio::post(ctx, [&] {
+    if constexpr (std::is_void_v<T>) {
+      boost::asio::co_spawn(ctx, make_task(), [&](std::exception_ptr e) {
+        error = std::move(e);
+        done = true;
+      });
+    } else {
+      boost::asio::co_spawn(ctx, make_task(), [&](std::exception_ptr e, T v) {
+        if (e) {
+          error = std::move(e);
+        } else {
+          value.emplace(std::move(v));
+        }
+        done = true;
+      });
+    }
+  });
+  run.run_until(done);
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<T>) return std::move(*value);
+}
 
 }  // namespace detail
 
