@@ -134,3 +134,43 @@ TEST_CASE("session options set the cookie name and attributes", "[app][session]"
   CHECK(h.find("Secure") != std::string::npos);
   CHECK(client.get("/count").text() == "2");
 }
+
+TEST_CASE("session values cannot inject headers through the cookie", "[app][session][hostile]") {
+  vial::app app({.secret_key = "k"});
+  vial::enable_sessions(app);
+  app.get("/set", [](vial::request& req) {
+    vial::session_of(req).set("name", "x\r\nSet-Cookie: admin=1; \"quoted\", comma");
+    return "ok";
+  });
+  app.get("/name", [](vial::request& req) {
+    return vial::session_of(req).get("name", "").get<std::string>();
+  });
+  test_client client(app);
+  auto r = client.get("/set");
+  const auto header = std::string(r.header("Set-Cookie").value_or(""));
+  CHECK(header.find_first_of("\r\n\",") == std::string::npos);
+  CHECK(client.get("/name").text() == "x\r\nSet-Cookie: admin=1; \"quoted\", comma");
+  CHECK_FALSE(client.cookies().get("admin"));
+}
+
+TEST_CASE("hooks registered after enable_sessions see the loaded session", "[app][session]") {
+  vial::app app({.secret_key = "k"});
+  vial::enable_sessions(app);
+  app.before_request([](vial::request& req) -> std::optional<vial::response> {
+    if (req.path() != "/login" && !vial::session_of(req).contains("user")) {
+      return vial::response::text("login first", 401);
+    }
+    return std::nullopt;
+  });
+  app.get("/login", [](vial::request& req) {
+    vial::session_of(req).set("user", "ada");
+    return "welcome";
+  });
+  app.get("/me", [](vial::request& req) {
+    return vial::session_of(req).get("user").get<std::string>();
+  });
+  test_client client(app);
+  CHECK(client.get("/me").status() == 401);
+  CHECK(client.get("/login").text() == "welcome");
+  CHECK(client.get("/me").text() == "ada");
+}
