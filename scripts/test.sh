@@ -11,7 +11,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   sanitize="$2"
   shift 2
 fi
-scripts/install-deps.sh
+scripts/install-deps.sh --browser   # Chromium for the examples page test
 
 build=build
 [ -n "$sanitize" ] && build="build-$(echo "$sanitize" | tr ',' '-')"
