@@ -1,21 +1,27 @@
 // A server for end-to-end tests: the test routes on an ephemeral loopback port. Prints the port
 // on the first line of stdout, then serves until SIGTERM/SIGINT (graceful stop, exit 0).
-// Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --max-body N.
+// Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --max-body N,
+// --static DIR (serves DIR under /static).
 
 #include <cstdlib>
 #include <iostream>
+#include <string>
 #include <string_view>
 
 #include <csignal>
 
 #include "server/test_app.hpp"
+#include "vial/app.hpp"
+#include "vial/http/json.hpp"
 #include "vial/server.hpp"
 
 int main(int argc, char** argv) {
   vial::server_options options{.port = 0};
+  std::string static_dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string_view flag = argv[i];
     auto value = std::strtoul(argv[i + 1], nullptr, 10);
+    if (flag == "--static") static_dir = argv[i + 1];
     if (flag == "--workers") options.worker_threads = value;
     if (flag == "--header-timeout-ms") options.header_timeout = std::chrono::milliseconds(value);
     if (flag == "--max-body") options.max_body_bytes = value;
@@ -24,6 +30,18 @@ int main(int argc, char** argv) {
   vial::app app;
   vial::test::test_state state;
   vial::test::add_test_routes(app, state);
+  if (!static_dir.empty()) app.static_folder("/static", static_dir);
+  // Multipart over the wire: fields, and each file's name, type and size.
+  app.post("/form", [](vial::request& req) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& f : req.files()) {
+      files.push_back({{"field", f.field}, {"filename", f.filename},
+                       {"content_type", f.content_type}, {"size", f.content.size()}});
+    }
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& [k, v] : req.form()) fields[k] = v;
+    return nlohmann::json{{"fields", fields}, {"files", files}};
+  }, {.max_body_bytes = 4 * 1024 * 1024});
 
   sigset_t signals;
   sigemptyset(&signals);
