@@ -35,6 +35,16 @@ void logger::log(log_level level, std::string_view message) const {
   if (enabled(level)) sink_(level, message);
 }
 
+std::string describe_exception(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 const logger& default_logger() noexcept {
   static const logger instance;
   return instance;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <exception>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace vial {
@@ -35,6 +37,9 @@ class logger {
   log_sink sink_;
   log_level min_ = log_level::info;
 };
+
+/// The message of an exception for a log line: `what()`, or "unknown exception".
+std::string describe_exception(std::exception_ptr e);
 
 /// The stderr logger used where no other is given.
 const logger& default_logger() noexcept;

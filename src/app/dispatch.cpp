@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 
+#include "vial/log.hpp"
 #include "vial/app/app.hpp"
 #include "vial/async/bridge.hpp"
 #include "vial/async/error.hpp"
@@ -16,15 +17,6 @@ namespace vial {
 
 namespace {
 
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
 
 bool wants_json(const request& req) {
   auto accept = req.header("Accept");
@@ -139,7 +131,7 @@ error_plan plan_error(std::span<const detail::scope* const> scopes, std::excepti
 }
 
 void log_unhandled(const logger& log, std::string_view label, std::exception_ptr e, int code) {
-  const auto message = std::string(label) + ": unhandled exception (" + std::to_string(code) + "): " + describe(e);
+  const auto message = std::string(label) + ": unhandled exception (" + std::to_string(code) + "): " + describe_exception(e);
   if (code >= 500 && code != 502 && code != 504) {
     log.error(message);
   } else {
@@ -222,7 +214,7 @@ response app::dispatch_sync(dispatch_state& st) const {
       if (plan.by_status) return with_error_headers(plan.by_status->sync(req, plan.error), plan.error);
       return default_error_response(req, plan.error);
     } catch (...) {
-      logger_.error("error handler failed: " + describe(std::current_exception()));
+      logger_.error("error handler failed: " + describe_exception(std::current_exception()));
       st.unhandled = std::current_exception();
       return plain_500();
     }
@@ -233,7 +225,7 @@ response app::dispatch_sync(dispatch_state& st) const {
         return with_error_headers(h->sync(req, err), err);
       } catch (...) {
         // A failing error handler is not handled again: plain 500, as in handle().
-        logger_.error("error handler failed: " + describe(std::current_exception()));
+        logger_.error("error handler failed: " + describe_exception(std::current_exception()));
         st.unhandled = std::current_exception();
         return plain_500();
       }
@@ -276,7 +268,7 @@ response app::dispatch_sync(dispatch_state& st) const {
       try {
         h->sync(req, st.unhandled);
       } catch (...) {
-        logger_.error("teardown hook failed: " + describe(std::current_exception()));
+        logger_.error("teardown hook failed: " + describe_exception(std::current_exception()));
       }
     }
   }
@@ -308,7 +300,7 @@ task<response> app::dispatch_async(dispatch_state& st) const {
     } catch (...) {
       failed = std::current_exception();
     }
-    logger_.error("error handler failed: " + describe(failed));
+    logger_.error("error handler failed: " + describe_exception(failed));
     st.unhandled = failed;
     co_return plain_500();
   };
@@ -345,7 +337,7 @@ task<response> app::dispatch_async(dispatch_state& st) const {
           failed = std::current_exception();
         }
         if (failed) {
-          logger_.error("error handler failed: " + describe(failed));
+          logger_.error("error handler failed: " + describe_exception(failed));
           st.unhandled = failed;
           res = plain_500();
         }
@@ -382,7 +374,7 @@ task<response> app::dispatch_async(dispatch_state& st) const {
       } catch (...) {
         error = std::current_exception();
       }
-      if (error) logger_.error("teardown hook failed: " + describe(std::exchange(error, nullptr)));
+      if (error) logger_.error("teardown hook failed: " + describe_exception(std::exchange(error, nullptr)));
     }
   }
   co_return res;

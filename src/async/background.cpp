@@ -1,3 +1,4 @@
+#include "vial/log.hpp"
 #include "vial/async/background.hpp"
 
 #include <atomic>
@@ -73,15 +74,6 @@ bool background_handle::wait_for(std::chrono::milliseconds timeout) const {
 namespace {
 std::atomic<std::uint64_t> next_id{1};
 
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
 }  // namespace
 
 // Shared with the executor's threads, so a thread still finishing blocking work after a
@@ -111,7 +103,7 @@ struct background_executor::impl {
 
   void settle(const std::shared_ptr<background_handle::shared>& s, std::exception_ptr error) {
     if (error) {
-      auto message = describe(error);
+      auto message = describe_exception(error);
       // Logged before the state changes, so whoever sees `failed` also finds the log line.
       if (!s->is_final()) log->error("background work " + s->label() + " failed: " + message);
       s->finish(background_state::failed, message);
@@ -140,7 +132,7 @@ background_executor::background_executor(std::size_t threads, const logger* log)
           raw->context.run();
           break;
         } catch (...) {
-          raw->log->error("background executor: " + describe(std::current_exception()));
+          raw->log->error("background executor: " + describe_exception(std::current_exception()));
         }
       }
       std::lock_guard lock(raw->mutex);

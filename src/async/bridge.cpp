@@ -1,3 +1,4 @@
+#include "vial/log.hpp"
 #include "vial/async/bridge.hpp"
 
 #include <algorithm>
@@ -23,15 +24,6 @@ struct thread_bridge {
 
 thread_local thread_bridge this_thread;
 
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
 
 std::string label_of(const bridge_options& o) {
   return o.label.empty() ? std::string("async_to_sync") : std::string(o.label);
@@ -82,7 +74,7 @@ void bridge_run::run_until(const bool& done) {
       // Only work posted beside the task can throw out of run_one (the task's own exception
       // goes to its completion handler). Report it and keep driving the task.
       log.error(label_of(options_) + ": exception escaped work posted by the coroutine: " +
-                describe(std::current_exception()));
+                describe_exception(std::current_exception()));
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "vial/log.hpp"
 #include "vial/app/app.hpp"
 #include "vial/app/stream.hpp"
 #include "vial/http/error.hpp"
@@ -29,15 +30,6 @@ constexpr std::size_t read_chunk = 8192;
 constexpr std::chrono::milliseconds linger_time{1000};
 constexpr std::size_t linger_max_bytes = 1024 * 1024;
 
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
 
 // The status a parser error answers; framing errors all close the connection.
 int status_for(const error_code& ec) {
@@ -283,7 +275,7 @@ void connection::run_dispatch() {
   try {
     r = core_.app.dispatch(*request_);
   } catch (...) {
-    core_.app.logger().error(method_ + " " + target_ + ": " + describe(std::current_exception()));
+    core_.app.logger().error(method_ + " " + target_ + ": " + describe_exception(std::current_exception()));
     r = response::text("500 Internal Server Error\n", 500);
   }
   core_.gate.release();
@@ -363,7 +355,7 @@ void connection::log_access(int status) {
   try {
     core_.options.access_log(record);
   } catch (...) {
-    core_.app.logger().error("access log sink failed: " + describe(std::current_exception()));
+    core_.app.logger().error("access log sink failed: " + describe_exception(std::current_exception()));
   }
 }
 
@@ -439,7 +431,7 @@ void connection::on_chunk(std::exception_ptr error, std::optional<std::string> c
   if (error) {
     // The status is gone already: cut the body short so the client sees it is incomplete.
     core_.app.logger().error("stream of " + method_ + " " + target_ +
-                             " failed: " + describe(error));
+                             " failed: " + describe_exception(error));
     return close();
   }
   if (!chunk) {

@@ -1,20 +1,14 @@
 #include "vial/http/multipart.hpp"
 
 #include "support/catch.hpp"
+#include "support/status_of.hpp"
 #include "vial/http/error.hpp"
 
 using namespace std::string_literals;
 
 namespace {
 
-int status_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const vial::http_error& e) {
-    return e.status();
-  }
-  return 0;
-}
+using vial::testing::status_of;
 
 // A well-formed body with one text field and one file.
 const std::string sample =

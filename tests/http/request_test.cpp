@@ -3,20 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include "support/catch.hpp"
+#include "support/status_of.hpp"
 #include "vial/http/error.hpp"
 
 using namespace std::string_literals;
 
 namespace {
 
-int status_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const vial::http_error& e) {
-    return e.status();
-  }
-  return 0;
-}
+using vial::testing::status_of;
 
 vial::request with_body(std::string content_type, std::string body) {
   return vial::request("POST", "/", {{"Content-Type", std::move(content_type)}}, std::move(body));

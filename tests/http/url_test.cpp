@@ -1,18 +1,12 @@
 #include "vial/http/url.hpp"
 
 #include "support/catch.hpp"
+#include "support/status_of.hpp"
 #include "vial/http/error.hpp"
 
 namespace {
 
-int status_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const vial::http_error& e) {
-    return e.status();
-  }
-  return 0;
-}
+using vial::testing::status_of;
 
 }  // namespace
 
