@@ -1,8 +1,11 @@
 // The cost of the coroutine bridge: async_to_sync of a trivial task, against a fresh io_context
 // per call (the design it replaces), and in-process dispatch of a coroutine hello route against
 // a sync one. Prints a table; with --json, one JSON object on the last line.
+// `--only bridge|fresh|sync|async --iterations N` runs one measure N times and prints nothing,
+// for instruction counting under callgrind (machine-load independent): difference two runs.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -34,8 +37,29 @@ double ns_per_call(F&& f, int iterations) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool json = argc > 1 && std::strcmp(argv[1], "--json") == 0;
+  bool json = false;
+  std::string only;
+  long iterations = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--json") == 0) json = true;
+    if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+    if (std::strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) iterations = std::atol(argv[++i]);
+  }
   long sink = 0;
+  if (!only.empty()) {
+    vial::app app;
+    app.get("/hello", [] { return "Hello, World!"; });
+    app.get("/hello-async", []() -> vial::task<std::string> { co_return "Hello, World!"; });
+    vial::request sync_req("GET", "/hello", {{"Host", "localhost"}});
+    vial::request async_req("GET", "/hello-async", {{"Host", "localhost"}});
+    sink += app.dispatch(sync_req).body().size() + app.dispatch(async_req).body().size();
+    for (long i = 0; i < iterations; ++i) {
+      if (only == "bridge") sink += vial::async_to_sync(trivial());
+      if (only == "sync") sink += app.dispatch(sync_req).body().size();
+      if (only == "async") sink += app.dispatch(async_req).body().size();
+    }
+    return sink == 0 ? 1 : 0;
+  }
 
   const double bridge = ns_per_call([&] { sink += vial::async_to_sync(trivial()); }, 200'000);
   const double fresh_context = ns_per_call(

@@ -75,7 +75,9 @@ void app::freeze() const {
   std::call_once(freeze_once_, [this] {
     auto& self = const_cast<app&>(*this);
     for (auto& r : self.routes_) {
-      r.chain_async = r.handler.is_async();
+      // Only hooks and error handlers make the chain a coroutine: a coroutine handler inside
+      // a plain chain is bridged on its own, which is the same single run and much cheaper.
+      r.chain_async = false;
       for (const auto* s : r.scopes) r.chain_async = r.chain_async || s->has_async();
     }
     miss_chain_async_ = scope_.has_async();

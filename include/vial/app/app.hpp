@@ -223,7 +223,7 @@ class app {
     std::string label;  // "GET /users/<int:id>", for logs
     std::vector<const detail::scope*> scopes;
     std::optional<std::size_t> max_body_bytes;
-    bool chain_async = false;
+    bool chain_async = false;  // a hook or error handler in its scopes is a coroutine
   };
   struct dispatch_state;
 
