@@ -65,6 +65,47 @@ class bridge_run {
   blocking_pool* previous_pool_;
 };
 
+/// Where a bridge run's root task leaves its outcome; also its completion handler.
+template <class T>
+struct bridge_outcome {
+  bool done = false;
+  std::exception_ptr error;
+  std::optional<T> value;
+
+  void operator()(std::exception_ptr e, T v) {
+    if (e) {
+      error = std::move(e);
+    } else {
+      value.emplace(std::move(v));
+    }
+    done = true;
+  }
+  T take() {
+    if (error) std::rethrow_exception(error);
+    return std::move(*value);
+  }
+};
+
+template <>
+struct bridge_outcome<void> {
+  bool done = false;
+  std::exception_ptr error;
+
+  void operator()(std::exception_ptr e) {
+    error = std::move(e);
+    done = true;
+  }
+  void take() {
+    if (error) std::rethrow_exception(error);
+  }
+};
+
+/// Completes an outcome by reference (Asio moves handlers; the outcome stays put).
+template <class T>
+auto complete_into(bridge_outcome<T>& out) {
+  return [&out](auto&&... args) { out(std::forward<decltype(args)>(args)...); };
+}
+
 /// `async_to_sync(make_task())`, but `make_task` is called inside the run, so the coroutine
 /// frames it creates come from Asio's per-thread recycling allocator instead of the heap.
 template <class F>
@@ -74,30 +115,11 @@ auto bridge_call(F&& make_task, const bridge_options& options)
   static_assert(std::is_void_v<T> || std::is_default_constructible_v<T>,
                 "bridge_call needs a default-constructible result");
   bridge_run run(options);
-  bool done = false;
-  std::exception_ptr error;
-  std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};
+  bridge_outcome<T> outcome;
   auto& ctx = run.context();
-  boost::asio::post(ctx, [&] {
-    if constexpr (std::is_void_v<T>) {
-      boost::asio::co_spawn(ctx, make_task(), [&](std::exception_ptr e) {
-        error = std::move(e);
-        done = true;
-      });
-    } else {
-      boost::asio::co_spawn(ctx, make_task(), [&](std::exception_ptr e, T v) {
-        if (e) {
-          error = std::move(e);
-        } else {
-          value.emplace(std::move(v));
-        }
-        done = true;
-      });
-    }
-  });
-  run.run_until(done);
-  if (error) std::rethrow_exception(error);
-  if constexpr (!std::is_void_v<T>) return std::move(*value);
+  boost::asio::post(ctx, [&] { boost::asio::co_spawn(ctx, make_task(), complete_into(outcome)); });
+  run.run_until(outcome.done);
+  return outcome.take();
 }
 
 }  // namespace detail
@@ -105,41 +127,23 @@ auto bridge_call(F&& make_task, const bridge_options& options)
 template <class T>
 T async_to_sync(task<T> t, const bridge_options& options) {
   detail::bridge_run run(options);
-  bool done = false;
-  std::exception_ptr error;
-  if constexpr (std::is_void_v<T>) {
-    boost::asio::co_spawn(run.context(), std::move(t), [&](std::exception_ptr e) {
-      error = std::move(e);
-      done = true;
-    });
-    run.run_until(done);
-    if (error) std::rethrow_exception(error);
-  } else if constexpr (std::is_default_constructible_v<T>) {
-    std::optional<T> value;
-    boost::asio::co_spawn(run.context(), std::move(t), [&](std::exception_ptr e, T v) {
-      if (e) {
-        error = std::move(e);
-      } else {
-        value.emplace(std::move(v));
-      }
-      done = true;
-    });
-    run.run_until(done);
-    if (error) std::rethrow_exception(error);
-    return std::move(*value);
+  if constexpr (std::is_void_v<T> || std::is_default_constructible_v<T>) {
+    detail::bridge_outcome<T> outcome;
+    boost::asio::co_spawn(run.context(), std::move(t), detail::complete_into(outcome));
+    run.run_until(outcome.done);
+    return outcome.take();
   } else {
     // co_spawn hands a default-constructed T to the handler on failure; store through a
     // wrapper instead so any movable T works.
+    detail::bridge_outcome<void> outcome;
     std::optional<T> value;
     auto store = [](task<T> inner, std::optional<T>& out) -> task<void> {
       out.emplace(co_await std::move(inner));
     };
-    boost::asio::co_spawn(run.context(), store(std::move(t), value), [&](std::exception_ptr e) {
-      error = std::move(e);
-      done = true;
-    });
-    run.run_until(done);
-    if (error) std::rethrow_exception(error);
+    boost::asio::co_spawn(run.context(), store(std::move(t), value),
+                          detail::complete_into(outcome));
+    run.run_until(outcome.done);
+    outcome.take();
     return std::move(*value);
   }
 }
