@@ -244,9 +244,11 @@ response app::dispatch_sync(dispatch_state& st) const {
     if (early) {
       res = std::move(*early);
     } else if (st.route && st.route->handler.is_async()) {
-      res = detail::bridge_call([&] { return st.route->handler.async(req); },
-                                bridge_options{.label = st.label(), .log = &logger_,
-                                               .pool = blocking_.get()});
+      const bridge_options options{.label = st.label(), .log = &logger_,
+                                   .pool = blocking_.get()};
+      const auto& handler = st.route->handler;
+      res = handler.bridged ? handler.bridged(req, options)
+                            : detail::bridge_call([&] { return handler.async(req); }, options);
     } else if (st.route) {
       res = st.route->handler.sync(req);
     } else {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vial/app/to_response.hpp"
+#include "vial/async/bridge.hpp"
 #include "vial/async/task.hpp"
 #include "vial/http/error.hpp"
 #include "vial/http/path_params.hpp"
@@ -134,14 +135,18 @@ decltype(auto) call_bound(F& f, request& req, std::index_sequence<I...>) {
 struct route_handler {
   std::function<response(request&)> sync;
   std::function<task<response>(request&)> async;
+  /// Optional, beside `async`: drives the coroutine alone in one bridge run and converts its
+  /// value afterwards, one coroutine frame fewer than bridging `async` when no hook or error
+  /// handler of the route is a coroutine.
+  std::function<response(request&, const bridge_options&)> bridged;
   std::vector<param_kind> params;
   bool is_async() const noexcept { return static_cast<bool>(async); }
 };
 
-// A coroutine that owns a reference to the user's callable: the callable's captures stay alive
-// for as long as any request's coroutine frame may use them.
+// The route owns the callable (through the shared_ptr its erased functions capture) for as long
+// as the app lives, so its captures outlive every request's coroutine frame.
 template <class F>
-task<response> run_async_handler(std::shared_ptr<F> f, request& req) {
+task<response> run_async_handler(F* f, request& req) {
   using sig = handler_signature<F>;
   using value = task_value_t<typename sig::result>;
   static_assert(!std::is_void_v<value>, "a coroutine handler must co_return a response value");
@@ -159,7 +164,13 @@ route_handler make_route_handler(F&& f) {
   route_handler h;
   h.params = sig::kinds();
   if constexpr (sig::is_coroutine) {
-    h.async = [shared](request& req) { return run_async_handler(shared, req); };
+    h.async = [shared](request& req) { return run_async_handler(shared.get(), req); };
+    h.bridged = [shared](request& req, const bridge_options& options) {
+      D& f = *shared;
+      return make_response(bridge_call(
+          [&] { return call_bound(f, req, std::make_index_sequence<sig::param_count>{}); },
+          options));
+    };
   } else {
     static_assert(!std::is_void_v<typename sig::result>,
                   "a handler must return a response value (response, string, json, status, "

@@ -7,7 +7,9 @@
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/cancellation_state.hpp>
 
 #include "vial/async/error.hpp"
 #include "vial/async/task.hpp"
@@ -56,30 +58,24 @@ class bridge_run {
   bridge_run& operator=(const bridge_run&) = delete;
 
   boost::asio::io_context& context() noexcept { return *context_; }
+  const boost::asio::any_io_executor& executor() const noexcept { return *executor_; }
   /// Runs ready handlers, waiting when there are none, until `done` is set.
   void run_until(const bool& done);
 
  private:
   boost::asio::io_context* context_;
+  const boost::asio::any_io_executor* executor_;
   bridge_options options_;
   blocking_pool* previous_pool_;
 };
 
-/// Where a bridge run's root task leaves its outcome; also its completion handler.
+/// Where a bridge run's root coroutine leaves its outcome.
 template <class T>
 struct bridge_outcome {
   bool done = false;
   std::exception_ptr error;
   std::optional<T> value;
 
-  void operator()(std::exception_ptr e, T v) {
-    if (e) {
-      error = std::move(e);
-    } else {
-      value.emplace(std::move(v));
-    }
-    done = true;
-  }
   T take() {
     if (error) std::rethrow_exception(error);
     return std::move(*value);
@@ -91,19 +87,34 @@ struct bridge_outcome<void> {
   bool done = false;
   std::exception_ptr error;
 
-  void operator()(std::exception_ptr e) {
-    error = std::move(e);
-    done = true;
-  }
   void take() {
     if (error) std::rethrow_exception(error);
   }
 };
 
-/// Completes an outcome by reference (Asio moves handlers; the outcome stays put).
-template <class T>
-auto complete_into(bridge_outcome<T>& out) {
-  return [&out](auto&&... args) { out(std::forward<decltype(args)>(args)...); };
+using root_frame =
+    boost::asio::awaitable<boost::asio::detail::awaitable_thread_entry_point,
+                           boost::asio::any_io_executor>;
+
+/// The bottom frame of a bridge run: creates the task, awaits it and records the outcome.
+/// It takes the place of `co_spawn`'s entry point, which first dispatches to the context,
+/// posts again before completing so the handler never runs inline, and keeps two work
+/// guards: here the caller waits on `done` in the same thread, so none of that is needed,
+/// and a task that never suspends completes inside `launch` without touching the scheduler.
+template <class T, class F>
+root_frame bridge_root(F& make_task, bridge_outcome<T>& out) {
+  try {
+    auto t = make_task();
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(t);
+    } else {
+      T v = co_await std::move(t);
+      out.value.emplace(std::move(v));
+    }
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+  out.done = true;
 }
 
 /// `async_to_sync(make_task())`, but `make_task` is called inside the run, so the coroutine
@@ -112,13 +123,14 @@ template <class F>
 auto bridge_call(F&& make_task, const bridge_options& options)
     -> task_value_t<std::invoke_result_t<F&>> {
   using T = task_value_t<std::invoke_result_t<F&>>;
-  static_assert(std::is_void_v<T> || std::is_default_constructible_v<T>,
-                "bridge_call needs a default-constructible result");
   bridge_run run(options);
   bridge_outcome<T> outcome;
-  auto& ctx = run.context();
-  boost::asio::post(ctx, [&] { boost::asio::co_spawn(ctx, make_task(), complete_into(outcome)); });
-  run.run_until(outcome.done);
+  // Runs the task inline until it first suspends; its pending operations then own it.
+  boost::asio::detail::awaitable_thread<boost::asio::any_io_executor>(
+      bridge_root<T>(make_task, outcome), run.executor(),
+      boost::asio::cancellation_slot(), boost::asio::cancellation_state())
+      .launch();
+  if (!outcome.done) run.run_until(outcome.done);
   return outcome.take();
 }
 
@@ -126,26 +138,7 @@ auto bridge_call(F&& make_task, const bridge_options& options)
 
 template <class T>
 T async_to_sync(task<T> t, const bridge_options& options) {
-  detail::bridge_run run(options);
-  if constexpr (std::is_void_v<T> || std::is_default_constructible_v<T>) {
-    detail::bridge_outcome<T> outcome;
-    boost::asio::co_spawn(run.context(), std::move(t), detail::complete_into(outcome));
-    run.run_until(outcome.done);
-    return outcome.take();
-  } else {
-    // co_spawn hands a default-constructed T to the handler on failure; store through a
-    // wrapper instead so any movable T works.
-    detail::bridge_outcome<void> outcome;
-    std::optional<T> value;
-    auto store = [](task<T> inner, std::optional<T>& out) -> task<void> {
-      out.emplace(co_await std::move(inner));
-    };
-    boost::asio::co_spawn(run.context(), store(std::move(t), value),
-                          detail::complete_into(outcome));
-    run.run_until(outcome.done);
-    outcome.take();
-    return std::move(*value);
-  }
+  return detail::bridge_call([&t]() -> task<T> { return std::move(t); }, options);
 }
 
 }  // namespace vial
