@@ -152,6 +152,11 @@ std::optional<nlohmann::json> decode_session_cookie(std::string_view cookie,
   std::int64_t seconds = 0;
   auto [p, ec] = std::from_chars(stamp.data(), stamp.data() + stamp.size(), seconds);
   if (ec != std::errc() || p != stamp.data() + stamp.size()) return std::nullopt;
+  // Converting to the clock's finer ticks must not overflow: a stamp no clock can hold was not
+  // issued by encode_session_cookie, whatever the signature says.
+  constexpr auto latest = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::duration::max());
+  if (seconds < 0 || seconds > latest.count()) return std::nullopt;
   const auto signed_at = std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
   if (now - signed_at > max_age) return std::nullopt;
   auto payload = base64url_decode(signed_part.substr(0, dot));

@@ -209,7 +209,15 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
   tm.tm_hour = hour;
   tm.tm_min = minute;
   tm.tm_sec = second;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  // system_clock counts nanoseconds in 64 bits: years 1678 to 2262. Converting a date outside
+  // that would overflow.
+  constexpr auto earliest = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::duration::min());
+  constexpr auto latest = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::duration::max());
+  const std::time_t t = timegm(&tm);
+  if (t <= earliest.count() || t >= latest.count()) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(t);
 }
 
 }  // namespace vial

@@ -135,8 +135,11 @@ part_headers parse_part_headers(std::string_view block) {
   auto parsed = parse_header_value(*disposition);
   if (!parsed) bad_request("malformed Content-Disposition in multipart part");
   if (!iequals(parsed->type, "form-data")) {
-    bad_request("multipart part has Content-Disposition '" + std::string(parsed->type) +
-                "', expected form-data");
+    // Quoted back as sent unless that would put invalid UTF-8 into the description, which may
+    // be answered as JSON.
+    const std::string type = is_valid_utf8(parsed->type) ? std::string(parsed->type)
+                                                         : percent_encode(parsed->type, " /;=");
+    bad_request("multipart part has Content-Disposition '" + type + "', expected form-data");
   }
   const std::string* name = parsed->param("name");
   if (!name) bad_request("multipart part has no Content-Disposition name");

@@ -150,9 +150,10 @@ const nlohmann::json& request::json() const {
   }
   try {
     json_ = std::make_shared<const nlohmann::json>(nlohmann::json::parse(body_));
-  } catch (const nlohmann::json::parse_error& e) {
-    // what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."; the
-    // bracketed id means nothing to a client.
+  } catch (const nlohmann::json::exception& e) {
+    // A syntax error is a parse_error, a number too large for a double ("1e999") an
+    // out_of_range: both are the client's. what() is "[json.exception.parse_error.101] parse
+    // error at line 1, column 2: ..."; the bracketed id means nothing to a client.
     std::string_view what = e.what();
     if (auto close = what.find("] "); what.starts_with("[json.exception") && close != what.npos) {
       what.remove_prefix(close + 2);

@@ -150,11 +150,12 @@ std::string router::url_for(std::string_view endpoint, const multi_dict& params)
     url += *piece;
   }
   multi_dict query;
-  for (const auto& [key, value] : params) {
+  // Not a structured binding: clang before 16 cannot capture one in a lambda.
+  for (const auto& item : params) {
     bool in_rule = std::any_of(r.segments().begin(), r.segments().end(), [&](const auto& seg) {
-      return seg.is_param && seg.text == key;
+      return seg.is_param && seg.text == item.first;
     });
-    if (!in_rule) query.add(key, value);
+    if (!in_rule) query.add(item.first, item.second);
   }
   if (!query.empty()) {
     url.push_back('?');

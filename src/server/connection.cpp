@@ -10,7 +10,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/error.hpp>
 
 #include "vial/log.hpp"
 #include "vial/app/app.hpp"
@@ -21,7 +20,6 @@
 namespace vial::server_detail {
 
 namespace asio = boost::asio;
-namespace http = boost::beast::http;
 using boost::system::error_code;
 
 namespace {
@@ -30,23 +28,13 @@ constexpr std::size_t read_chunk = 8192;
 constexpr std::chrono::milliseconds linger_time{1000};
 constexpr std::size_t linger_max_bytes = 1024 * 1024;
 
-
-// The status a parser error answers; framing errors all close the connection.
-int status_for(const error_code& ec) {
-  if (ec == http::error::header_limit) return 431;
-  if (ec == http::error::body_limit) return 413;
-  if (ec == http::error::bad_version) return 505;
-  return 400;
-}
-
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
-
 }  // namespace
 
 connection::connection(server_core& core, socket_type socket)
-    : core_(core), socket_(std::move(socket)), timer_(socket_.get_executor()) {
+    : core_(core),
+      socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      reader_(core.app, core.options) {
   error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -92,15 +80,9 @@ void connection::close() {
 // ---- reading -------------------------------------------------------------------------------
 
 void connection::begin_request() {
-  parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(core_.options.max_header_bytes));
-  parser_->body_limit(boost::none);  // set per route once the header is known
-  parser_->eager(false);
-  header_checked_ = false;
+  reader_.reset();
   timed_out_ = false;
   body_bytes_ = 0;
-  method_.clear();
-  target_.clear();
   phase_ = phase::idle;
   if (buffer_.size() > 0) {
     enter_header();
@@ -162,101 +144,49 @@ void connection::parse() {
   if (shutting_down_ && phase_ == phase::idle && buffer_.size() == 0) return close();
   for (;;) {
     if (buffer_.size() == 0) return read_more();
-    if (!parser_->is_header_done()) {
-      // Beast has no request-target limit of its own: measure it before the header limit hits.
-      auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-      if (auto sp = data.find(' '); sp != std::string_view::npos) {
-        auto end = data.find_first_of(" \r\n", sp + 1);
-        auto len = (end == std::string_view::npos ? data.size() : end) - (sp + 1);
-        if (len > core_.options.max_uri_bytes) return reject(414, true);
-      }
+    auto step = reader_.feed(
+        std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()));
+    buffer_.consume(step.used);
+    switch (step.state) {
+      case read_state::need_more:
+        return read_more();
+      case read_state::failed:
+        return reject(reader_.status(), true);
+      case read_state::refused:
+      case read_state::complete:
+        return on_complete(step.state == read_state::refused);
+      case read_state::body:
+        if (!on_body()) return;
+        break;
     }
-    error_code ec;
-    auto used = parser_->put(buffer_.data(), ec);
-    buffer_.consume(used);
-    if (ec == http::error::need_more) return read_more();
-    if (ec) return reject(status_for(ec), true);
-    if (parser_->is_header_done() && !header_checked_) {
-      if (!on_header()) return;
-    }
-    if (parser_->is_done()) return on_complete();
   }
 }
 
-bool connection::on_header() {
-  header_checked_ = true;
-  const auto& h = parser_->get();
-  method_ = std::string(h.method_string());
-  target_ = std::string(h.target());
-  if (h.version() != 10 && h.version() != 11) {
-    reject(505, true);
-    return false;
-  }
-  // RFC 9112 3.2: exactly one valid Host in HTTP/1.1.
-  auto hosts = h.count(http::field::host);
-  if (hosts > 1 || (hosts == 0 && h.version() == 11) ||
-      (hosts == 1 && !valid_host(h[http::field::host]))) {
-    reject(400, true);
-    return false;
-  }
-  if (h.count(http::field::transfer_encoding) > 0) {
-    if (h.count(http::field::content_length) > 0) {
-      reject(400, true);
-      return false;
-    }
-    std::vector<std::string_view> fields;
-    for (auto it = h.find(http::field::transfer_encoding);
-         it != h.end() && it->name() == http::field::transfer_encoding; ++it) {
-      fields.push_back(it->value());
-    }
-    auto check = check_transfer_codings(fields);
-    if (check != coding_check::ok) {
-      reject(check == coding_check::bad_request ? 400 : 501, true);
-      return false;
-    }
-  }
-  std::size_t limit = core_.options.max_body_bytes;
-  if (auto route = core_.app.body_limit(method_, path_of(target_))) limit = *route;
-  if (auto length = parser_->content_length(); length && *length > limit) {
-    reject(413, true);  // without reading the body
-    return false;
-  }
-  parser_->body_limit(limit);
-  parser_->eager(true);
-  if (parser_->is_done()) return true;
+// The header was accepted and a body follows. False when the read goes on elsewhere (after
+// 100 Continue has been sent).
+bool connection::on_body() {
   phase_ = phase::body;
   set_deadline(deadline::body, core_.options.body_timeout);
-  if (h.version() == 11 && buffer_.size() == 0) {
-    auto expect = h[http::field::expect];
-    if (iequals(expect, "100-continue")) {
-      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::async_write(socket_, asio::buffer(go_on.data(), go_on.size()),
-                        [self = shared_from_this()](error_code ec, std::size_t) {
-                          if (ec || self->closed_) return self->close();
-                          self->read_more();
-                        });
-      return false;
-    }
+  if (reader_.expects_continue() && buffer_.size() == 0) {
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(socket_, asio::buffer(go_on.data(), go_on.size()),
+                      [self = shared_from_this()](error_code ec, std::size_t) {
+                        if (ec || self->closed_) return self->close();
+                        self->read_more();
+                      });
+    return false;
   }
   return true;
 }
 
-void connection::on_complete() {
-  auto msg = parser_->release();
-  parser_.reset();
-  keep_alive_ = msg.keep_alive() && !shutting_down_ && !core_.stopping.load();
-  http10_ = msg.version() == 10;
-  is_head_ = msg.method() == http::verb::head;
+void connection::on_complete(bool refused) {
+  keep_alive_ = reader_.keep_alive() && !shutting_down_ && !core_.stopping.load();
+  http10_ = reader_.http10();
+  is_head_ = reader_.is_head();
   phase_ = phase::busy;
   clear_deadline();
-  vial::headers fields;
-  for (const auto& f : msg) fields.add(f.name_string(), f.value());
-  try {
-    request_.emplace(method_, target_, std::move(fields), std::move(msg.body()));
-  } catch (const http_error& e) {
-    return reject(e.status(), false);
-  }
-  request_->set_version(static_cast<int>(msg.version()));
+  if (refused) return reject(reader_.status(), false);
+  request_.emplace(reader_.take_request());
   request_->set_remote_address(remote_);
   if (core_.gate.try_acquire()) return run_dispatch();
   auto job = [self = shared_from_this()] {
@@ -275,7 +205,8 @@ void connection::run_dispatch() {
   try {
     r = core_.app.dispatch(*request_);
   } catch (...) {
-    core_.app.logger().error(method_ + " " + target_ + ": " + describe_exception(std::current_exception()));
+    core_.app.logger().error(reader_.method() + " " + reader_.target() + ": " +
+                             describe_exception(std::current_exception()));
     r = response::text("500 Internal Server Error\n", 500);
   }
   core_.gate.release();
@@ -313,10 +244,7 @@ void connection::finish_exchange() {
 
 void connection::reject(int status, bool close_after, std::string_view extra) {
   stock_ = stock_response(status, close_after, extra);
-  if (close_after) {
-    keep_alive_ = false;
-    parser_.reset();
-  }
+  if (close_after) keep_alive_ = false;
   phase_ = phase::busy;
   body_bytes_ = 0;
   log_access(status);
@@ -346,8 +274,8 @@ void connection::log_access(int status) {
   if (!core_.options.access_log) return;
   access_record record{
       .remote = remote_,
-      .method = method_.empty() ? std::string("-") : method_,
-      .target = target_.empty() ? std::string("-") : target_,
+      .method = reader_.method().empty() ? std::string("-") : reader_.method(),
+      .target = reader_.target().empty() ? std::string("-") : reader_.target(),
       .status = status,
       .bytes = body_bytes_,
       .duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),
@@ -430,7 +358,7 @@ void connection::on_chunk(std::exception_ptr error, std::optional<std::string> c
   if (client_gone_) return close();
   if (error) {
     // The status is gone already: cut the body short so the client sees it is incomplete.
-    core_.app.logger().error("stream of " + method_ + " " + target_ +
+    core_.app.logger().error("stream of " + reader_.method() + " " + reader_.target() +
                              " failed: " + describe_exception(error));
     return close();
   }

@@ -12,9 +12,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
+#include "request_reader.hpp"
 #include "server_core.hpp"
 #include "vial/http/request.hpp"
 #include "vial/http/response.hpp"
@@ -49,15 +48,14 @@ class connection : public std::enable_shared_from_this<connection> {
   enum class phase { idle, header, body, busy, stream, linger, closed };
   enum class deadline { none, idle, header, body, write, linger };
   using clock = std::chrono::steady_clock;
-  using parser_type = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
   void begin_request();
   void enter_header();
   void read_more();
   void on_read(boost::system::error_code ec, std::size_t n);
   void parse();
-  bool on_header();
-  void on_complete();
+  bool on_body();
+  void on_complete(bool refused);
   void run_dispatch();
   void write_response(response r);
   void finish_exchange();
@@ -81,13 +79,12 @@ class connection : public std::enable_shared_from_this<connection> {
   socket_type socket_;
   boost::asio::steady_timer timer_;
   boost::beast::flat_buffer buffer_;
-  std::optional<parser_type> parser_;
+  request_reader reader_;
   std::string remote_;
   phase phase_ = phase::idle;
   bool reading_ = false;
   bool closed_ = false;
   bool shutting_down_ = false;
-  bool header_checked_ = false;
   bool timed_out_ = false;
   std::size_t lingered_ = 0;
 
@@ -96,8 +93,6 @@ class connection : public std::enable_shared_from_this<connection> {
   response response_;
   std::string head_;
   std::string stock_;
-  std::string method_;
-  std::string target_;
   clock::time_point started_;
   std::size_t body_bytes_ = 0;
   bool keep_alive_ = true;

@@ -1,5 +1,9 @@
 #include "vial/app/session.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -31,6 +35,36 @@ void add_counter_routes(vial::app& app) {
     vial::session_of(req).clear();
     return "bye";
   });
+}
+
+// Signs `value` as vial does (HMAC-SHA256 under a key derived from the secret, base64url without
+// padding), so a test can make cookies encode_session_cookie never would.
+std::string sign_session_value(const std::string& value, std::string_view secret) {
+  auto hmac = [](std::string_view key, std::string_view data) {
+    std::array<unsigned char, 32> out{};
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
+    return out;
+  };
+  const auto derived = hmac(secret, "vial.session.cookie-signing");
+  const auto mac =
+      hmac(std::string_view(reinterpret_cast<const char*>(derived.data()), derived.size()), value);
+  static constexpr std::string_view alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string sig;
+  unsigned acc = 0;
+  int bits = 0;
+  for (unsigned char b : mac) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      sig.push_back(alphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) sig.push_back(alphabet[(acc << (6 - bits)) & 63]);
+  return value + "." + sig;
 }
 
 }  // namespace
@@ -97,6 +131,23 @@ TEST_CASE("session cookies round-trip and expire after max_age", "[app][session]
   CHECK_FALSE(vial::decode_session_cookie(cookie, "k", hours(1), t0 + minutes(61)));
   CHECK_FALSE(vial::decode_session_cookie(cookie, "", hours(1), t0));
   CHECK_FALSE(vial::decode_session_cookie(cookie, "k2", hours(1), t0));
+}
+
+TEST_CASE("a signed session cookie with a timestamp no clock can hold is refused",
+          "[app][session][hostile]") {
+  using namespace std::chrono;
+  const auto now = system_clock::time_point(seconds(1'700'000'060));
+  // {"n":1} signed with the key, stamped 2^55 + 1700000000 seconds: in nanoseconds that
+  // overflows int64 and, wrapped, would read as one minute before `now`.
+  const auto cookie = sign_session_value("eyJuIjoxfQ.36028798718963968", "k");
+  CHECK_FALSE(vial::decode_session_cookie(cookie, "k", hours(1), now));
+  CHECK_FALSE(vial::decode_session_cookie(sign_session_value("eyJuIjoxfQ.-5", "k"), "k",
+                                          hours(1), now));
+  // The signer above agrees with vial's: an ordinary stamp verifies.
+  const auto fine = vial::decode_session_cookie(sign_session_value("eyJuIjoxfQ.1700000000", "k"),
+                                                "k", hours(1), now);
+  REQUIRE(fine);
+  CHECK((*fine)["n"] == 1);
 }
 
 TEST_CASE("writing a session without a secret key is a logged 500", "[app][session][errors]") {

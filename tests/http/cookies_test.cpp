@@ -141,6 +141,16 @@ TEST_CASE("parse_http_date reads an IMF-fixdate back", "[http][cookies][date]") 
   CHECK(vial::parse_http_date(vial::format_http_date(now)) == now);
 }
 
+TEST_CASE("parse_http_date rejects dates system_clock cannot hold", "[http][cookies][date]") {
+  // Well-formed, but in nanoseconds since 1970 they overflow 64 bits.
+  CHECK_FALSE(vial::parse_http_date("Sun, 06 Nov 1200 08:49:37 GMT"));
+  CHECK_FALSE(vial::parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"));
+  CHECK_FALSE(vial::parse_http_date("Sat, 01 Jan 0000 00:00:00 GMT"));
+  CHECK(vial::parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT") == std::chrono::system_clock::time_point{});
+  CHECK(vial::parse_http_date("Sun, 01 Jan 2262 00:00:00 GMT"));
+  CHECK(vial::parse_http_date("Sat, 01 Jan 1800 00:00:00 GMT"));
+}
+
 TEST_CASE("parse_http_date rejects malformed dates", "[http][cookies][date]") {
   auto bad = GENERATE("", "Sun, 06 Nov 1994 08:49:37 UTC", "Sunday, 06-Nov-94 08:49:37 GMT",
                       "Sun Nov  6 08:49:37 1994", "Sun, 6 Nov 1994 08:49:37 GMT",

@@ -186,6 +186,12 @@ TEST_CASE("parse_multipart rejects malformed bodies with a specific 400", "[http
             "--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\n1\r\n--b--", "b"),
         "multipart part has Content-Disposition 'attachment', expected form-data");
   }
+  SECTION("Content-Disposition that is not form-data nor UTF-8 is quoted escaped") {
+    CHECK_THROWS_WITH(
+        vial::parse_multipart(
+            "--b\r\nContent-Disposition: for\xED-data; name=\"a\"\r\n\r\n1\r\n--b--", "b"),
+        "multipart part has Content-Disposition 'for%ED-data', expected form-data");
+  }
   SECTION("unterminated quoted name") {
     CHECK_THROWS_WITH(vial::parse_multipart(
                           "--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\n1\r\n--b--", "b"),

@@ -179,6 +179,13 @@ TEST_CASE("request json answers 400 with the parse position for invalid JSON",
   CHECK(status_of([] { (void)with_body("application/json", "nope").json(); }) == 400);
 }
 
+TEST_CASE("request json answers 400 for a number too large for a double",
+          "[http][request][json]") {
+  CHECK_THROWS_WITH(with_body("application/json", "[1e999]").json(),
+                    "invalid JSON body: number overflow parsing '1e999'");
+  CHECK(status_of([] { (void)with_body("application/json", "{\"n\": -1.5e400}").json(); }) == 400);
+}
+
 TEST_CASE("request json rejects nesting deeper than max_json_depth", "[http][request][json]") {
   constexpr auto limit = vial::request::max_json_depth;
   auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };

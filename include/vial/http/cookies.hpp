@@ -33,7 +33,8 @@ std::string format_set_cookie(std::string_view name, std::string_view value,
 
 /// An HTTP-date (RFC 9110, IMF-fixdate): "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string format_http_date(std::chrono::system_clock::time_point t);
-/// Parses an IMF-fixdate; nullopt when malformed.
+/// Parses an IMF-fixdate; nullopt when malformed or outside what `system_clock` can represent
+/// (about the years 1678 to 2262).
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view s);
 
 }  // namespace vial

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "vial/http/request.hpp"
+
+namespace vial {
+class app;
+struct server_options;
+}  // namespace vial
+
+namespace vial::server_detail {
+
+/// What `request_reader::feed` got to.
+enum class read_state {
+  need_more,  ///< every byte offered was used or is held back: read more
+  body,       ///< the header was accepted and a body follows (arm the body deadline; a client
+              ///< may be waiting for 100 Continue)
+  complete,   ///< a request is ready: `take_request()`
+  refused,    ///< a complete message that is no valid request (bad target): answer `status()`;
+              ///< the connection may stay open
+  failed,     ///< answer `status()` and close: the byte stream can no longer be trusted
+};
+
+/// What one `feed` consumed and where it stopped.
+struct read_step {
+  read_state state = read_state::need_more;
+  std::size_t used = 0;
+};
+
+/// Turns the bytes of a connection into requests, one at a time: Beast's parser with the
+/// server's limits, plus the checks Beast leaves to the server (request-target length, Host,
+/// Transfer-Encoding and Content-Length framing, the per-route body limit). It does no I/O, so
+/// the connection and the request fuzz target run the same code.
+/// Distinct objects: safe. Shared objects: unsafe.
+class request_reader {
+ public:
+  /// Both must outlive the reader.
+  request_reader(const vial::app& app, const server_options& options);
+  ~request_reader();
+  request_reader(const request_reader&) = delete;
+  request_reader& operator=(const request_reader&) = delete;
+
+  /// Starts the next request.
+  void reset();
+  /// Parses from `data`, the bytes not consumed yet, oldest first. Stops after the header
+  /// (`body`), at the end of a message, on an error, or when it needs more bytes; bytes past
+  /// the end of the message (a pipelined request) are left unused.
+  read_step feed(std::string_view data);
+
+  /// The status to answer after `refused` or `failed`.
+  int status() const noexcept;
+  /// The method and request-target as sent; empty before the header is parsed.
+  const std::string& method() const noexcept;
+  const std::string& target() const noexcept;
+  /// After `body`: an HTTP/1.1 client that sent `Expect: 100-continue`.
+  bool expects_continue() const noexcept;
+  /// After `complete` or `refused`: whether the message allows another one on the connection,
+  /// whether it was HTTP/1.0, whether it was HEAD.
+  bool keep_alive() const noexcept;
+  bool http10() const noexcept;
+  bool is_head() const noexcept;
+  /// After `complete`: the request, with its version set.
+  request take_request();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vial::server_detail
