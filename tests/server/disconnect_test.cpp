@@ -75,6 +75,16 @@ struct fixture {
         co_return vial::sse_event{.data = std::to_string(p->produced++)};
       });
     });
+    // One event, then a long quiet wait: only reading the socket can tell the client left.
+    app.get("/quiet-events", [p = quiet_probe] {
+      return vial::event_stream([p]() -> vial::task<std::optional<vial::sse_event>> {
+        if (p->produced > 0) {
+          auto nap = vial::sleep_for(60s);
+          co_await std::move(nap);
+        }
+        co_return vial::sse_event{.data = std::to_string(p->produced++)};
+      });
+    });
     return app;
   }
 
@@ -89,6 +99,7 @@ struct fixture {
   std::shared_ptr<producer_probe> sync_probe = std::make_shared<producer_probe>();
   std::shared_ptr<producer_probe> async_probe = std::make_shared<producer_probe>();
   std::shared_ptr<producer_probe> sse_probe = std::make_shared<producer_probe>();
+  std::shared_ptr<producer_probe> quiet_probe = std::make_shared<producer_probe>();
   vial::test::test_state state;
   vial::app app;
   vial::server srv;
@@ -181,11 +192,15 @@ TEST_CASE("server stops a stream's producer promptly when the client leaves mid-
   fixture f;
   const auto how = GENERATE(leave::fin, leave::rst);
   const std::string path = GENERATE(as<std::string>{}, "/forever-sync", "/forever-async",
-                                    "/forever-events");
+                                    "/forever-events", "/quiet-events");
   INFO(path << ", client leaves with " << name_of(how));
   auto probe = path == "/forever-sync"    ? f.sync_probe
                : path == "/forever-async" ? f.async_probe
+               : path == "/quiet-events"  ? f.quiet_probe
                                           : f.sse_probe;
+  const std::string seen = path == "/quiet-events"     ? "data: 0\n\n"
+                           : path == "/forever-events" ? "data: 5\n\n"
+                                                       : "chunk 5\n";
   // The route holds one reference and the live generator another: the generator is gone once
   // only the route's and ours remain.
   const auto idle_refs = probe.use_count();
@@ -193,11 +208,13 @@ TEST_CASE("server stops a stream's producer promptly when the client leaves mid-
   {
     auto c = f.connect();
     c.send(get_request(path));
-    c.fill_until(path == "/forever-events" ? "data: 5\n\n" : "chunk 5\n");
+    c.fill_until(seen);
     CHECK(probe.use_count() > idle_refs);  // streaming
     go_away(c, how);
   }
-  CHECK(eventually([&] { return probe.use_count() == idle_refs; }));  // closed and destroyed
+  // Closed and destroyed well before any deadline (and, for /quiet-events, before its next
+  // event, 60 s away: the server noticed by reading, not by failing a write).
+  CHECK(eventually([&] { return probe.use_count() == idle_refs; }));
   const int produced = probe->produced.load();
   std::this_thread::sleep_for(100ms);  // a live producer would make ~50 more chunks meanwhile
   CHECK(probe->produced.load() == produced);
