@@ -123,6 +123,17 @@ class AcceptEmfileTest(unittest.TestCase):
         saturated = open_descriptors(self.proc.pid)
         self.assertGreaterEqual(saturated, NOFILE - 1)
 
+        # Connections already open are served as usual meanwhile.
+        first = self.held[0]
+        first.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        first.settimeout(10)
+        answer = b""
+        while not answer.endswith(b"\r\n\r\nhello"):
+            chunk = first.recv(4096)
+            self.assertTrue(chunk, "an open connection was dropped while saturated")
+            answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+
         # A client arriving now waits in the backlog; it must be served after the recovery.
         queued = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         self.addCleanup(queued.close)
