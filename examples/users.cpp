@@ -50,9 +50,11 @@ struct user {
 /// write is one statement, which SQLite applies whole or not at all, and a transaction a
 /// failure left open is rolled back. A write refused because the database is read-only or its
 /// disk is full is a 503 saying so ("the change was not saved"), as is a database that cannot
-/// be opened or stays locked; other SQLite errors are a 500. The details go to the log. The connection is opened lazily and retried on every
-/// request, so the rest of the examples serve while the database is unavailable, and the users
-/// API comes back by itself once it is fixed (Flask's per-request connection, in effect).
+/// be opened or stays locked; other SQLite errors are a 500. The details go to the log.
+///
+/// The connection is opened lazily and retried on every request, so the rest of the examples
+/// serve while the database is unavailable, and the users API comes back by itself once it is
+/// fixed (Flask's per-request connection, in effect).
 class user_store {
  public:
   user_store(std::string path, const vial::logger& log) : path_(std::move(path)), log_(log) {

@@ -392,7 +392,8 @@ TEST_CASE("each faulty upstream answer fails with its kind, and a 502 that names
     const char* description;
   };
   const auto f = GENERATE(
-      fault{"/not-http", client_errc::malformed_response, "The upstream sent a malformed response."},
+      fault{"/not-http", client_errc::malformed_response,
+            "The upstream sent a malformed response."},
       fault{"/garbage", client_errc::malformed_response, "The upstream sent a malformed response."},
       fault{"/bad-chunk", client_errc::malformed_response,
             "The upstream sent a malformed response."},

@@ -152,7 +152,8 @@ class MockUpstream:
 
     def _answer(self, conn, mode, n):
         """Answers one request; False when the connection must end."""
-        ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"ms\": 0}"
+        ok = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n"
+              b"{\"ms\": 0}")
         if mode == "mixed":
             if n % 3 == 0:
                 mode = "garbage"
@@ -170,7 +171,8 @@ class MockUpstream:
         elif mode == "half-head":
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Le")
         elif mode == "bad-chunk":
-            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"zz\r\nhello\r\n0\r\n\r\n")
         elif mode == "huge-header":
             conn.sendall(b"HTTP/1.1 200 OK\r\nX-Huge: " + b"h" * (200 * 1024) +
                          b"\r\nContent-Length: 2\r\n\r\n{}")
@@ -262,7 +264,8 @@ class UpstreamFaultsTest(unittest.TestCase):
         try:
             for path in FANOUTS:
                 with self.subTest(path=path):
-                    self.assert_error(server.get(path), 502, "The upstream could not be connected to.")
+                    self.assert_error(server.get(path), 502,
+                                      "The upstream could not be connected to.")
             self.assertEqual(server.get("/hello").status_code, 200)
         finally:
             self.assertEqual(server.stop(), 0, "".join(server.stderr))
@@ -398,7 +401,8 @@ class DatabaseFaultsTest(unittest.TestCase):
         with sqlite3.connect(self.db) as db:
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchone(), ("ok",))
             rows = db.execute("SELECT id, name, email FROM users ORDER BY id").fetchall()
-        self.assertEqual(rows, [(u["id"], u["name"], u["email"]) for _, u in sorted(expected.items())])
+        self.assertEqual(rows,
+                         [(u["id"], u["name"], u["email"]) for _, u in sorted(expected.items())])
         # Nothing of the refused inserts exists: their emails are free.
         server = Examples(self.db)
         try:

@@ -44,7 +44,8 @@ bool eventually(F done, std::chrono::milliseconds limit = 3s) {
 // Deadlines are left at their defaults (10 s header, 30 s body), far beyond the bounds the
 // tests wait: a connection freed in time was freed because the client left, not by a timer.
 struct fixture {
-  explicit fixture(std::size_t workers = 2) : srv(routes(), {.port = 0, .worker_threads = workers}) {
+  explicit fixture(std::size_t workers = 2)
+      : srv(routes(), {.port = 0, .worker_threads = workers}) {
     srv.start();
   }
 
