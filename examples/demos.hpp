@@ -23,13 +23,14 @@ struct context {
 /// a whole number in [lo, hi].
 int int_arg(const vial::request& req, std::string_view name, int fallback, int lo, int hi);
 
-/// X-Request-Duration hooks and the JSON error handlers (400, 404, 405, 409, 415, 500, 502, 504).
+/// X-Request-Duration hooks and the JSON error handlers (400, 404, 405, 409, 413, 415, 500, 502,
+/// 503, 504).
 void register_hooks(vial::app& app);
 /// GET /hello, /hello-async, /data.
 void register_hello(vial::app& app);
 /// GET /upstream/delay: the mock upstream (also served by the embedded upstream server).
 void register_upstream(vial::app& app);
-/// GET /fanout, /fanout-sync.
+/// GET /fanout, /fanout-sync (n calls of ms each to the upstream, within timeout ms).
 void register_fanout(vial::app& app, const context& ctx);
 /// /users: the class-based users API over SQLite.
 void register_users(vial::app& app, const context& ctx);

@@ -68,9 +68,12 @@ void register_hooks(vial::app& app) {
   app.errorhandler(409, json_error_described(409, "Conflict"));
   app.errorhandler(413, json_error(413, "Request body too large"));
   app.errorhandler(415, json_error_described(415, "Unsupported media type"));
-  app.errorhandler(500, json_error(500, "Internal server error"));
-  app.errorhandler(502, json_error(502, "Bad Gateway"));
-  app.errorhandler(504, json_error(504, "Gateway Timeout"));
+  app.errorhandler(500, json_error(500, "Internal server error"));  // internals stay in the log
+  // An upstream fault or a full blocking pool says what happened (client_error and the app give
+  // a description without internals): "The upstream sent a malformed response."
+  app.errorhandler(502, json_error_described(502, "Bad Gateway"));
+  app.errorhandler(503, json_error_described(503, "Service unavailable"));  // Retry-After kept
+  app.errorhandler(504, json_error_described(504, "Gateway Timeout"));
 }
 
 int int_arg(const vial::request& req, std::string_view name, int fallback, int lo, int hi) {

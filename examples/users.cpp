@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include <vial/http/error.hpp>
 #include <vial/http/json.hpp>
 #include <vial/http/response.hpp>
+#include <vial/log.hpp>
 
 #include "demos.hpp"
 
@@ -43,22 +45,25 @@ struct user {
 };
 
 /// The users table. One connection, one query at a time; safe from any thread.
+///
+/// Failures of the database itself are answered plainly and never leave half a change: every
+/// write is one statement, which SQLite applies whole or not at all, and a transaction a
+/// failure left open is rolled back. A write refused because the database is read-only or its
+/// disk is full is a 503 saying so ("the change was not saved"), as is a database that cannot
+/// be opened or stays locked; other SQLite errors are a 500. The details go to the log.
+///
+/// The connection is opened lazily and retried on every request, so the rest of the examples
+/// serve while the database is unavailable, and the users API comes back by itself once it is
+/// fixed (Flask's per-request connection, in effect).
 class user_store {
  public:
-  explicit user_store(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                                 SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-      std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw std::runtime_error("cannot open " + path + ": " + message);
+  user_store(std::string path, const vial::logger& log) : path_(std::move(path)), log_(log) {
+    std::lock_guard lock(mutex_);
+    try {
+      connection();
+    } catch (const vial::http_error&) {
+      // Logged by connection(); /users answers 503 until the database can be opened.
     }
-    sqlite3_busy_timeout(db_, 5000);
-    exec("PRAGMA journal_mode=WAL");
-    exec("CREATE TABLE IF NOT EXISTS users ("
-         " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-         " name TEXT NOT NULL,"
-         " email TEXT NOT NULL UNIQUE)");
   }
   ~user_store() { sqlite3_close(db_); }
   user_store(const user_store&) = delete;
@@ -66,7 +71,7 @@ class user_store {
 
   std::vector<user> list() {
     std::lock_guard lock(mutex_);
-    statement st(db_, "SELECT id, name, email FROM users ORDER BY id");
+    statement st(*this, "SELECT id, name, email FROM users ORDER BY id");
     std::vector<user> out;
     while (st.step()) out.push_back(st.row());
     return out;
@@ -80,7 +85,7 @@ class user_store {
   /// Throws a 409 http_error when the email is taken.
   user create(const std::string& name, const std::string& email) {
     std::lock_guard lock(mutex_);
-    statement st(db_, "INSERT INTO users (name, email) VALUES (?, ?)");
+    statement st(*this, "INSERT INTO users (name, email) VALUES (?, ?)");
     st.bind(1, name);
     st.bind(2, email);
     st.step();
@@ -95,7 +100,7 @@ class user_store {
     if (!found) return std::nullopt;
     if (name) found->name = *name;
     if (email) found->email = *email;
-    statement st(db_, "UPDATE users SET name = ?, email = ? WHERE id = ?");
+    statement st(*this, "UPDATE users SET name = ?, email = ? WHERE id = ?");
     st.bind(1, found->name);
     st.bind(2, found->email);
     sqlite3_bind_int64(st.get(), 3, id);
@@ -106,7 +111,7 @@ class user_store {
   /// False when there was no user with `id`.
   bool remove(long long id) {
     std::lock_guard lock(mutex_);
-    statement st(db_, "DELETE FROM users WHERE id = ?");
+    statement st(*this, "DELETE FROM users WHERE id = ?");
     sqlite3_bind_int64(st.get(), 1, id);
     st.step();
     return sqlite3_changes(db_) > 0;
@@ -115,8 +120,11 @@ class user_store {
  private:
   class statement {
    public:
-    statement(sqlite3* db, const char* sql) : db_(db) {
-      if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) fail();
+    statement(user_store& store, const char* sql)
+        : store_(store), db_(store.connection()), sql_(sql) {
+      if (sqlite3_prepare_v2(db_, sql, -1, &st_, nullptr) != SQLITE_OK) {
+        store_.fail(sqlite3_extended_errcode(db_), sql, false);
+      }
     }
     ~statement() { sqlite3_finalize(st_); }
     statement(const statement&) = delete;
@@ -131,7 +139,7 @@ class user_store {
       if (rc == SQLITE_ROW) return true;
       if (rc == SQLITE_DONE) return false;
       if ((rc & 0xff) == SQLITE_CONSTRAINT) throw vial::http_error(409, "Email already exists");
-      fail();
+      store_.fail(sqlite3_extended_errcode(db_), sql_, sqlite3_stmt_readonly(st_) == 0);
     }
     user row() const {
       return user{sqlite3_column_int64(st_, 0),
@@ -140,28 +148,88 @@ class user_store {
     }
 
    private:
-    [[noreturn]] void fail() const { throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db_)); }
+    user_store& store_;
     sqlite3* db_;
+    const char* sql_;
     sqlite3_stmt* st_ = nullptr;
   };
 
-  void exec(const char* sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-      std::string message = error ? error : "unknown error";
-      sqlite3_free(error);
-      throw std::runtime_error(std::string("sqlite: ") + message);
+  /// The open connection, opening it first if needed. Call with `mutex_` held.
+  sqlite3* connection() {
+    if (db_) return db_;
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             nullptr);
+    if (rc == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 5000);
+      // WAL is a preference: a read-only database can still be read without it.
+      rc = exec(db, "PRAGMA journal_mode=WAL");
+      if ((rc & 0xff) == SQLITE_READONLY) rc = SQLITE_OK;
+      if (rc == SQLITE_OK) {
+        rc = exec(db, "CREATE TABLE IF NOT EXISTS users ("
+                      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                      " name TEXT NOT NULL,"
+                      " email TEXT NOT NULL UNIQUE)");
+      }
     }
+    if (rc != SQLITE_OK) {
+      const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      if (!unavailable_) {
+        log_.warning("users: cannot open " + path_ + ": " + why +
+                     "; /users answers 503 until it can");
+        unavailable_ = true;
+      }
+      throw vial::http_error(503, "The database is unavailable.");
+    }
+    if (unavailable_) log_.info("users: " + path_ + " is open again");
+    unavailable_ = false;
+    db_ = db;
+    return db_;
+  }
+
+  /// Throws what a failed statement means for the client (see the class comment), after
+  /// logging the details and rolling back whatever the failure left open. `writes`: the
+  /// statement changes the database.
+  [[noreturn]] void fail(int code, std::string_view sql, bool writes) {
+    const std::string why = sqlite3_errmsg(db_);
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    log_.warning("users: sqlite: " + why + " (" + std::string(sql.substr(0, sql.find(' '))) +
+                 ", code " + std::to_string(code) + ")");
+    const int primary = code & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+      throw vial::http_error(503, "The database is busy; retry shortly.",
+                             vial::headers{{"Retry-After", "1"}});
+    }
+    if (writes && primary == SQLITE_READONLY) {
+      throw vial::http_error(503, "The database is read-only; the change was not saved.");
+    }
+    // A full disk is SQLITE_FULL; a file-size or quota limit (EFBIG, EDQUOT) or a failing
+    // disk is an I/O error on write. Either way the statement was not applied.
+    if (writes && (primary == SQLITE_FULL || primary == SQLITE_IOERR)) {
+      throw vial::http_error(
+          503, "The database cannot store more data (disk full or failing); the change was not "
+               "saved.");
+    }
+    throw std::runtime_error("sqlite: " + why);
+  }
+
+  static int exec(sqlite3* db, const char* sql) {
+    return sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
   }
 
   std::optional<user> find(long long id) {
-    statement st(db_, "SELECT id, name, email FROM users WHERE id = ?");
+    statement st(*this, "SELECT id, name, email FROM users WHERE id = ?");
     sqlite3_bind_int64(st.get(), 1, id);
     if (!st.step()) return std::nullopt;
     return st.row();
   }
 
+  const std::string path_;
+  const vial::logger& log_;
   sqlite3* db_ = nullptr;
+  bool unavailable_ = false;
   std::mutex mutex_;
 };
 
@@ -260,7 +328,7 @@ class user_view {
 };
 
 void register_users(vial::app& app, const context& ctx) {
-  auto store = std::make_shared<user_store>(ctx.db_path);
+  auto store = std::make_shared<user_store>(ctx.db_path, app.logger());
   app.add_view<user_list_view>("/users", store);
   app.add_view<user_view>("/users/<int:id>", store);
 }

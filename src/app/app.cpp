@@ -81,7 +81,8 @@ void app::freeze() const {
       for (const auto* s : r.scopes) r.chain_async = r.chain_async || s->has_async();
     }
     miss_chain_async_ = scope_.has_async();
-    blocking_ = std::make_unique<blocking_pool>(options_.blocking_threads);
+    blocking_ = std::make_unique<blocking_pool>(options_.blocking_threads,
+                                                options_.max_queued_blocking);
     frozen_.store(true, std::memory_order_release);
   });
 }

@@ -78,15 +78,19 @@ struct error_plan {
   bool unhandled = false;  // no handler took the original exception: logged, seen by teardown
 };
 
-int status_for_unhandled(std::exception_ptr e) {
+/// The answer to an exception no handler took: 500, unless the exception says otherwise.
+http_error error_for_unhandled(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const timeout_error&) {
-    return 504;
+    return http_error(504, "The upstream did not answer in time.");
+  } catch (const overload_error&) {
+    return http_error(503, "The server is busy; retry shortly.",
+                      vial::headers{{"Retry-After", "1"}});
   } catch (const error_status& s) {
-    return s.http_status();
+    return http_error(s.http_status(), s.http_description());
   } catch (...) {
-    return 500;
+    return http_error(500);
   }
 }
 
@@ -123,16 +127,15 @@ error_plan plan_error(std::span<const detail::scope* const> scopes, std::excepti
     return plan;
   }
   if ((plan.by_type = find_type(scopes, e))) return plan;
-  const int code = status_for_unhandled(e);
   plan.unhandled = true;
-  plan.error = http_error(code, code == 504 ? "The upstream did not answer in time." : "");
-  plan.by_status = find_status(scopes, code);
+  plan.error = error_for_unhandled(e);
+  plan.by_status = find_status(scopes, plan.error.status());
   return plan;
 }
 
 void log_unhandled(const logger& log, std::string_view label, std::exception_ptr e, int code) {
   const auto message = std::string(label) + ": unhandled exception (" + std::to_string(code) + "): " + describe_exception(e);
-  if (code >= 500 && code != 502 && code != 504) {
+  if (code >= 500 && code != 502 && code != 503 && code != 504) {
     log.error(message);
   } else {
     log.warning(message);

@@ -44,6 +44,23 @@ client_error::client_error(client_errc kind, std::string message, std::error_cod
       message_(std::move(message)),
       cause_(cause) {}
 
+std::string client_error::http_description() const {
+  switch (kind()) {
+    case client_errc::invalid_url: return "The upstream's URL is invalid.";
+    case client_errc::resolve: return "The upstream's host name did not resolve.";
+    case client_errc::connect: return "The upstream could not be connected to.";
+    case client_errc::tls: return "The TLS handshake with the upstream failed.";
+    case client_errc::too_large: return "The upstream's response was too large.";
+    case client_errc::malformed_response: return "The upstream sent a malformed response.";
+    case client_errc::closed:
+      return "The upstream closed the connection before the response was complete.";
+    case client_errc::too_many_redirects: return "The upstream redirected too many times.";
+    case client_errc::invalid_json: return "The upstream's response was not valid JSON.";
+    case client_errc::bad_status: return "The upstream answered with an error status.";
+  }
+  return "The upstream failed.";
+}
+
 nlohmann::json client_response::json() const {
   try {
     return nlohmann::json::parse(body_);

@@ -1,9 +1,11 @@
 #include "vial/server/server.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -50,6 +52,7 @@ struct server::impl {
   impl(vial::app& a, server_options o) : app(a), options(std::move(o)) {}
 
   void accept();
+  void accept_failed(const error_code& ec);
   void stop();
 
   vial::app& app;
@@ -57,6 +60,9 @@ struct server::impl {
   std::unique_ptr<server_detail::server_core> core;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::steady_timer> accept_retry;
+  // Used on the acceptor's strand only.
+  std::size_t accept_failures = 0;
+  std::chrono::steady_clock::time_point accept_failure_logged{};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
   std::atomic<std::uint16_t> port{0};
@@ -72,17 +78,38 @@ struct server::impl {
 void server::impl::accept() {
   acceptor->async_accept(asio::make_strand(core->ioc), [this](error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || core->stopping.load()) return;
-    if (ec) {
-      // Out of descriptors and the like: back off briefly instead of spinning.
-      app.logger().warning("accept failed: " + ec.message());
-      accept_retry->expires_after(std::chrono::milliseconds(50));
-      accept_retry->async_wait([this](error_code e) {
-        if (!e && !core->stopping.load()) accept();
-      });
-      return;
+    if (ec) return accept_failed(ec);
+    if (accept_failures > 0) {
+      app.logger().info("accepting connections again after " + std::to_string(accept_failures) +
+                        " failed attempts");
+      accept_failures = 0;
     }
     std::make_shared<server_detail::connection>(*core, std::move(socket))->start();
     accept();
+  });
+}
+
+// Out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM): the pending
+// connection stays in the backlog and the listening socket stays readable, so accepting again
+// at once would spin on the same error. Wait a little instead; a closing connection frees a
+// descriptor for the next attempt. The first failure is logged, then one line per interval,
+// so an exhausted process does not also fill its log.
+void server::impl::accept_failed(const error_code& ec) {
+  constexpr std::chrono::milliseconds retry_after{50};
+  constexpr std::chrono::seconds log_interval{10};
+  const auto now = std::chrono::steady_clock::now();
+  if (accept_failures++ == 0) {
+    app.logger().warning("accept failed: " + ec.message() + "; retrying every " +
+                         std::to_string(retry_after.count()) + " ms");
+    accept_failure_logged = now;
+  } else if (now - accept_failure_logged >= log_interval) {
+    app.logger().warning("accept still failing: " + ec.message() + " (" +
+                         std::to_string(accept_failures) + " attempts so far)");
+    accept_failure_logged = now;
+  }
+  accept_retry->expires_after(retry_after);
+  accept_retry->async_wait([this](error_code e) {
+    if (!e && !core->stopping.load()) accept();
   });
 }
 

@@ -6,6 +6,8 @@
 
 #include "support/catch.hpp"
 #include "vial/async/error.hpp"
+#include "vial/client/error.hpp"
+#include "vial/http/json.hpp"
 #include "vial/testing/test_client.hpp"
 
 using vial::test_client;
@@ -114,6 +116,53 @@ TEST_CASE("an exception that names its status is answered with it", "[app][error
   app.set_logger(vial::logger(nullptr));
   app.get("/up", []() -> std::string { throw upstream_down(); });
   CHECK(vial::test_client(app).get("/up").status() == 502);
+}
+
+TEST_CASE("an upstream failure nobody handles is a 502 naming the fault, not the upstream",
+          "[app][errors][faults]") {
+  std::vector<std::string> lines;
+  vial::app app;
+  app.set_logger(vial::logger([&](vial::log_level, std::string_view m) { lines.emplace_back(m); }));
+  app.get("/garbage", []() -> std::string {
+    throw vial::client_error(vial::client_errc::malformed_response,
+                             "malformed response from http://10.1.2.3:81/x: bad version");
+  });
+  app.get("/described", []() -> std::string {
+    throw vial::client_error(vial::client_errc::closed, "http://10.1.2.3:81/y closed early");
+  });
+  app.errorhandler(502, [](const vial::http_error& e) {
+    if (e.description().find("closed") == std::string::npos) throw std::logic_error("unexpected");
+    return std::tuple{nlohmann::json{{"error", e.description()}}, 502};
+  });
+  vial::app plain;
+  plain.set_logger(vial::logger(nullptr));
+  plain.get("/garbage", []() -> std::string {
+    throw vial::client_error(vial::client_errc::malformed_response,
+                             "malformed response from http://10.1.2.3:81/x: bad version");
+  });
+  auto r = test_client(plain).get("/garbage", {.headers = {{"Accept", "application/json"}}});
+  CHECK(r.status() == 502);
+  CHECK(r.json() == nlohmann::json{{"error", "The upstream sent a malformed response."},
+                                   {"status", 502}});
+  CHECK(r.text().find("10.1.2.3") == std::string::npos);
+  // A status handler sees the same description.
+  auto handled = test_client(app).get("/described");
+  CHECK(handled.status() == 502);
+  CHECK(handled.json()["error"] ==
+        "The upstream closed the connection before the response was complete.");
+  REQUIRE(lines.size() == 1);  // the log keeps the whole story
+  CHECK(lines[0] == "GET /described: unhandled exception (502): http://10.1.2.3:81/y closed early");
+}
+
+TEST_CASE("a saturated blocking pool nobody handles is a 503 with Retry-After",
+          "[app][errors][faults]") {
+  vial::app app;
+  app.set_logger(vial::logger(nullptr));
+  app.get("/busy", []() -> std::string { throw vial::overload_error("pool full"); });
+  auto r = test_client(app).get("/busy");
+  CHECK(r.status() == 503);
+  CHECK(r.header("Retry-After") == "1");
+  CHECK(r.text() == "503 Service Unavailable: The server is busy; retry shortly.\n");
 }
 
 TEST_CASE("a std::exception handler also catches HTTP errors, as in Flask", "[app][errors]") {

@@ -9,6 +9,7 @@
 #include <boost/system/system_error.hpp>
 
 #include "support/catch.hpp"
+#include "support/fd_count.hpp"
 #include "upstream.hpp"
 #include "vial/async/bridge.hpp"
 #include "vial/async/error.hpp"
@@ -379,4 +380,66 @@ TEST_CASE("destroying the client cancels calls still in flight", "[client][lifet
   client.reset();
   t.join();
   CHECK(up.wait_for_disconnects(1, 5s));
+}
+
+TEST_CASE("each faulty upstream answer fails with its kind, and a 502 that names the fault only",
+          "[client][errors][faults]") {
+  upstream up;
+  http_client client;
+  struct fault {
+    const char* path;
+    client_errc kind;
+    const char* description;
+  };
+  const auto f = GENERATE(
+      fault{"/not-http", client_errc::malformed_response,
+            "The upstream sent a malformed response."},
+      fault{"/garbage", client_errc::malformed_response, "The upstream sent a malformed response."},
+      fault{"/bad-chunk", client_errc::malformed_response,
+            "The upstream sent a malformed response."},
+      fault{"/half-head", client_errc::closed,
+            "The upstream closed the connection before the response was complete."},
+      fault{"/cut", client_errc::closed,
+            "The upstream closed the connection before the response was complete."},
+      fault{"/cut-chunk", client_errc::closed,
+            "The upstream closed the connection before the response was complete."},
+      fault{"/silent-close", client_errc::closed,
+            "The upstream closed the connection before the response was complete."},
+      fault{"/huge-header", client_errc::too_large, "The upstream's response was too large."});
+  INFO(f.path);
+  try {
+    get(client, up.url(f.path));
+    FAIL("expected client_error");
+  } catch (const client_error& e) {
+    CHECK(e.kind() == f.kind);
+    CHECK(std::string(e.what()).find(up.url(f.path)) != std::string::npos);  // for the log
+    const vial::error_status& s = e;
+    CHECK(s.http_status() == 502);
+    CHECK(s.http_description() == f.description);  // for the client: no URL
+  }
+  CHECK(client.idle_connections() == 0);
+  CHECK(get(client, up.url("/hello")).text() == "hello");  // the client is still fine
+}
+
+TEST_CASE("upstream faults and timeouts leave no socket open in the client",
+          "[client][errors][faults]") {
+  upstream up;
+  http_client client({.read_timeout = 2s, .request_timeout = 150ms});
+  const auto baseline = vial::test::open_sockets();
+  const std::vector<std::string> faults{"/not-http", "/half-head", "/bad-chunk", "/cut-chunk",
+                                        "/huge-header", "/cut", "/silent-close", "/hang",
+                                        "/delay/400"};
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& path : faults) {
+      CHECK_THROWS(get(client, up.url(path)));
+    }
+    // Concurrently too: the first failure cancels the siblings still in flight.
+    std::vector<vial::task<client_response>> calls;
+    for (const auto& path : faults) calls.push_back(client.get(up.url(path)));
+    for (int i = 0; i < 5; ++i) calls.push_back(client.get(up.url("/delay/50")));
+    CHECK_THROWS(vial::async_to_sync(vial::gather(std::move(calls))));
+  }
+  CHECK(client.idle_connections() == 0);
+  CHECK(vial::test::wait_for_sockets_at_most(baseline));
+  CHECK(get(client, up.url("/hello")).text() == "hello");
 }

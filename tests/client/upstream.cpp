@@ -121,6 +121,25 @@ struct upstream::impl {
       } else if (path == "/garbage") {
         co_await raw(s, "SPDY/9 banana\r\n\r\n");
         co_return;
+      } else if (path == "/not-http") {
+        co_await raw(s, "hello, this is not HTTP at all\n");
+        co_return;
+      } else if (path == "/half-head") {
+        co_await raw(s, "HTTP/1.1 200 OK\r\nContent-Le");
+        co_return;
+      } else if (path == "/bad-chunk") {
+        co_await raw(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "zz\r\nhello\r\n0\r\n\r\n");
+        co_return;
+      } else if (path == "/cut-chunk") {
+        co_await raw(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "a\r\nhel");
+        co_return;
+      } else if (path == "/huge-header") {
+        std::string head = "HTTP/1.1 200 OK\r\nX-Huge: " + std::string(200 * 1024, 'h') +
+                           "\r\nContent-Length: 2\r\n\r\nok";
+        co_await raw(s, head);
+        co_return;
       } else if (path == "/cut") {
         co_await raw(s, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
         co_return;

@@ -1,7 +1,7 @@
 // A server for end-to-end tests: the test routes on an ephemeral loopback port. Prints the port
 // on the first line of stdout, then serves until SIGTERM/SIGINT (graceful stop, exit 0).
-// Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --max-body N,
-// --static DIR (serves DIR under /static).
+// Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --keep-alive-timeout-ms N,
+// --max-body N, --static DIR (serves DIR under /static).
 
 #include <cstdlib>
 #include <iostream>
@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
     if (flag == "--header-timeout-ms") options.header_timeout = std::chrono::milliseconds(value);
     if (flag == "--max-body") options.max_body_bytes = value;
     if (flag == "--write-timeout-ms") options.write_timeout = std::chrono::milliseconds(value);
+    if (flag == "--keep-alive-timeout-ms") {
+      options.keep_alive_timeout = std::chrono::milliseconds(value);
+    }
   }
   vial::app app;
   vial::test::test_state state;

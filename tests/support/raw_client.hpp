@@ -100,6 +100,13 @@ class raw_client {
   /// Half-closes the sending side.
   void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
 
+  /// Closes abruptly: SO_LINGER 0 makes close() send RST instead of FIN (a crashed client).
+  void reset() {
+    linger abort_on_close{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+    ::close(std::exchange(fd_, -1));
+  }
+
   /// Reads one response; `head_request` for the answer to HEAD (no body).
   /// Throws std::runtime_error on timeout or when the connection ends before a full response.
   raw_response read_response(bool head_request = false) {

@@ -49,6 +49,11 @@ struct app_options {
   std::string secret_key{};
   /// Threads of the pool `to_thread` uses inside this app's handlers.
   std::size_t blocking_threads = 8;
+  /// Blocking work allowed to wait for one of those threads. Past it, `to_thread` throws
+  /// `overload_error` at once: 503 with `Retry-After: 1` unless handled. A waiting coroutine
+  /// holds its server worker, so keep `blocking_threads + max_queued_blocking` below
+  /// `server_options::worker_threads` to leave workers for other routes when the pool is full.
+  std::size_t max_queued_blocking = 256;
   /// Threads running `background(...)` work.
   std::size_t background_threads = 1;
 };

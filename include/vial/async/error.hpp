@@ -19,4 +19,12 @@ class timeout_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Work was refused because a bounded queue was full (`to_thread` on a saturated
+/// `blocking_pool`). Nothing of the work ran. Unhandled in a request, it becomes
+/// 503 Service Unavailable with `Retry-After: 1`.
+class overload_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace vial

@@ -4,8 +4,10 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -17,24 +19,39 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include "vial/async/error.hpp"
 #include "vial/async/task.hpp"
 
 namespace vial {
 
 /// A fixed set of threads for blocking work (SQLite, file I/O, sync libraries), so coroutines
-/// can wait for it without blocking their own thread. Work beyond the thread count queues.
+/// can wait for it without blocking their own thread. Work beyond the thread count waits in a
+/// queue of at most `max_queued` entries. Past that `try_submit` refuses work, and `to_thread`
+/// fails at once with `overload_error` (503 in a request) rather than letting waiting requests
+/// pile up, each holding a server worker, until the whole server stops answering.
 /// Distinct objects: safe. Shared objects: safe.
 class blocking_pool {
  public:
-  explicit blocking_pool(std::size_t threads);
+  static constexpr std::size_t unbounded = std::numeric_limits<std::size_t>::max();
+
+  explicit blocking_pool(std::size_t threads, std::size_t max_queued = unbounded);
   /// Waits for queued and running work to finish, then joins the threads.
   ~blocking_pool();
   blocking_pool(const blocking_pool&) = delete;
   blocking_pool& operator=(const blocking_pool&) = delete;
 
-  /// Queues `work` to run on one of the pool's threads.
+  /// Queues `work` to run on one of the pool's threads, however long the queue. `work` must not
+  /// throw.
   void submit(std::function<void()> work);
+  /// Queues `work` unless it would wait behind `max_queued()` others; false (and `work`
+  /// dropped) then. `work` must not throw.
+  bool try_submit(std::function<void()> work);
   std::size_t size() const noexcept;
+  std::size_t max_queued() const noexcept;
+  /// Work waiting for a thread now (a snapshot: for metrics and tests).
+  std::size_t queued() const;
+  /// Threads running work, or about to (a snapshot).
+  std::size_t busy() const;
 
  private:
   struct impl;
@@ -49,11 +66,15 @@ namespace detail {
 /// Keeps the calling bridge run's context alive while blocking work that will post back to it
 /// is still running elsewhere.
 std::shared_ptr<void> retain_bridge_context();
+/// "blocking pool saturated: 8 of 8 threads busy, 256 queued (limit 256)".
+std::string saturated_message(const blocking_pool& pool);
 }  // namespace detail
 
 /// Runs `fn()` on `pool` and resumes the awaiting coroutine with its result (or exception):
 /// asgiref's sync_to_async. If the awaiting coroutine is cancelled (a timeout), it resumes at
-/// once with `operation_aborted`; `fn` cannot be interrupted and its result is discarded.
+/// once with `operation_aborted`: `fn` is then skipped if it had not started yet, and otherwise
+/// runs to the end (it cannot be interrupted) with its result discarded.
+/// @throws overload_error when the pool's queue is full; `fn` is not run.
 template <class F>
 auto to_thread(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
   using R = std::invoke_result_t<F&>;
@@ -95,7 +116,10 @@ auto to_thread(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
         });
       });
     }
-    pool.submit([keep_alive, st, ex, complete, fn = std::move(fn)]() mutable {
+    auto job = [keep_alive, st, ex, complete, fn = std::move(fn)]() mutable {
+      // Cancelled while queued: the caller has moved on (a 504 went out), so doing the work
+      // now would be a write nobody is told about.
+      if (st->completed.load()) return;
       std::exception_ptr error;
       value_type value{};
       try {
@@ -111,7 +135,13 @@ auto to_thread(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
       boost::asio::post(ex, [st, complete, error, value = std::move(value)]() mutable {
         complete(st, error, std::move(value));
       });
-    });
+    };
+    if (!pool.try_submit(std::move(job))) {
+      if (st->completed.exchange(true)) return;
+      boost::asio::post(ex, [st, complete, message = detail::saturated_message(pool)] {
+        complete(st, std::make_exception_ptr(overload_error(message)), value_type{});
+      });
+    }
   };
   auto op = boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
                                         void(std::exception_ptr, value_type)>(

@@ -40,6 +40,9 @@ class client_error : public std::system_error, public error_status {
   const char* what() const noexcept override { return message_.c_str(); }
   /// 502 Bad Gateway.
   int http_status() const noexcept override { return 502; }
+  /// The kind of fault, for the client of the server: "The upstream sent a malformed
+  /// response." Never the URL or the I/O message, which `what()` carries for the log.
+  std::string http_description() const override;
 
  private:
   std::string message_;

@@ -41,6 +41,11 @@ class error_status {
  public:
   virtual ~error_status() = default;
   virtual int http_status() const noexcept = 0;
+  /// What the client is told when nobody handles the exception: the description of the
+  /// `http_error` that status error handlers and the default answer see. Empty: the reason
+  /// phrase. It leaves the server, so it names the fault without internals (no URL, address or
+  /// lower-level message: those go to the log).
+  virtual std::string http_description() const { return {}; }
 };
 
 }  // namespace vial
