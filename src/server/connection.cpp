@@ -97,6 +97,7 @@ void connection::begin_request() {
   parser_->body_limit(boost::none);  // set per route once the header is known
   parser_->eager(false);
   header_checked_ = false;
+  request_line_seen_ = false;
   timed_out_ = false;
   body_bytes_ = 0;
   method_.clear();
@@ -162,8 +163,10 @@ void connection::parse() {
   if (shutting_down_ && phase_ == phase::idle && buffer_.size() == 0) return close();
   for (;;) {
     if (buffer_.size() == 0) return read_more();
-    if (!parser_->is_header_done()) {
+    if (!request_line_seen_) {
       // Beast has no request-target limit of its own: measure it before the header limit hits.
+      // Only until Beast consumes the request line (it consumes nothing before the line is
+      // whole): after that the buffer starts inside the header fields.
       auto data = std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size());
       if (auto sp = data.find(' '); sp != std::string_view::npos) {
         auto end = data.find_first_of(" \r\n", sp + 1);
@@ -174,6 +177,7 @@ void connection::parse() {
     error_code ec;
     auto used = parser_->put(buffer_.data(), ec);
     buffer_.consume(used);
+    if (used > 0) request_line_seen_ = true;
     if (ec == http::error::need_more) return read_more();
     if (ec) return reject(status_for(ec), true);
     if (parser_->is_header_done() && !header_checked_) {

@@ -88,6 +88,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool closed_ = false;
   bool shutting_down_ = false;
   bool header_checked_ = false;
+  bool request_line_seen_ = false;
   bool timed_out_ = false;
   std::size_t lingered_ = 0;
 

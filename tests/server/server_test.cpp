@@ -275,6 +275,18 @@ TEST_CASE("server applies a route's own body limit", "[server][limits]") {
   CHECK(c2.read_response().status == 413);
 }
 
+TEST_CASE("server applies the URI limit to the request-target, not to a long header field",
+          "[server][limits]") {
+  // The field is longer than the URI limit and than one socket read (8 KiB), so the server
+  // sees it in a later read, after the parser consumed the request line.
+  fixture f;
+  auto c = f.connect();
+  c.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Long: " + std::string(10000, 'v') + "\r\n\r\n");
+  auto r = c.read_response();
+  CHECK(r.status == 200);
+  CHECK(r.body == "hello");
+}
+
 TEST_CASE("server answers a bad request-target with 400 and keeps the connection",
           "[server][hostile]") {
   fixture f;
