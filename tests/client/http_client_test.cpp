@@ -342,6 +342,23 @@ TEST_CASE("idle connections are closed after the idle timeout", "[client][pool]"
   CHECK(client.idle_connections() == 0);
 }
 
+TEST_CASE("the idle sweep closes the old connections and keeps the fresh ones", "[client][pool]") {
+  upstream up;
+  http_client client({.idle_timeout = 1000ms});  // swept every 500 ms
+  std::vector<vial::task<client_response>> calls;
+  for (int i = 0; i < 2; ++i) calls.push_back(client.get(up.url("/delay/50")));
+  vial::async_to_sync(vial::gather(std::move(calls)));
+  REQUIRE(client.idle_connections() == 2);
+  // One of the two is used again 600 ms later: the other expires at least 600 ms before it,
+  // so one sweep sees an expired connection in front of a fresh one.
+  std::this_thread::sleep_for(600ms);
+  CHECK(get(client, up.url("/hello")).text() == "hello");
+  CHECK(up.wait_for_disconnects(1, 5s));
+  CHECK(client.idle_connections() == 1);
+  CHECK(get(client, up.url("/hello")).text() == "hello");
+  CHECK(client.connections_opened() == 2);
+}
+
 TEST_CASE("gather of 20 calls to a 200 ms upstream takes about 200 ms", "[client][fanout]") {
   upstream up;
   http_client client;
