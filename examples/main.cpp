@@ -6,7 +6,6 @@
 // Without --upstream, a second server on an ephemeral loopback port plays the upstream the
 // fan-out demos call, so everything works offline. SIGINT/SIGTERM stop both gracefully.
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <charconv>
@@ -16,8 +15,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <pthread.h>
 
 #include <vial/app/app.hpp>
 #include <vial/client/http_client.hpp>
@@ -96,14 +93,6 @@ options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const options opts = parse(argc, argv);
 
-  // Block the stop signals before any thread starts, so every thread inherits the mask and
-  // the main thread receives them in sigwait below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
   try {
     // One client for every fan-out: its pool keeps upstream connections open across requests.
     vial::http_client client({.pool_size_per_host = 256});
@@ -132,15 +121,13 @@ int main(int argc, char** argv) {
     examples::register_timeout(app);
 
     vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads});
-    server.start();
-    std::cout << "vial-examples serving on http://" << opts.host << ":" << server.port() << "\n"
-              << "  upstream " << ctx.upstream << ", database " << ctx.db_path << ", "
-              << opts.threads << " worker threads; Ctrl-C stops" << std::endl;
-
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    std::cout << "vial-examples: stopping" << std::endl;
-    server.stop();
+    // The upstream stops after the server: fan-outs still in flight finish against it.
+    server.run_until_signal([&](const vial::server& s) {
+      std::cout << "vial-examples serving on http://" << opts.host << ":" << s.port() << "\n"
+                << "  upstream " << ctx.upstream << ", database " << ctx.db_path << ", "
+                << opts.threads << " worker threads; Ctrl-C stops" << std::endl;
+    });
+    std::cout << "vial-examples: stopped" << std::endl;
     if (upstream_server) upstream_server->stop();
   } catch (const std::exception& e) {
     std::cerr << "vial-examples: " << e.what() << "\n";

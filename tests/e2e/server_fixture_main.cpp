@@ -8,8 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include <csignal>
-
 #include "server/test_app.hpp"
 #include "vial/app.hpp"
 #include "vial/http/json.hpp"
@@ -43,17 +41,7 @@ int main(int argc, char** argv) {
     return nlohmann::json{{"fields", fields}, {"files", files}};
   }, {.max_body_bytes = 4 * 1024 * 1024});
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the server's threads inherit the mask
-
   vial::server srv(app, options);
-  srv.start();
-  std::cout << srv.port() << std::endl;
-  int received = 0;
-  sigwait(&signals, &received);
-  srv.stop();
+  srv.run_until_signal([](const vial::server& s) { std::cout << s.port() << std::endl; });
   return 0;
 }
