@@ -1,10 +1,11 @@
 // vial-examples: every scenario of the Flask 2 async seeds, served by one binary.
 //
 //   vial-examples [--host 127.0.0.1] [--port 8080] [--threads 64] [--db vial-examples.db]
-//                 [--upstream URL]
+//                 [--upstream URL] [--reuse-port]
 //
 // Without --upstream, a second server on an ephemeral loopback port plays the upstream the
 // fan-out demos call, so everything works offline. SIGINT/SIGTERM stop both gracefully.
+// With --reuse-port, a second copy can bind the same port before the first one is stopped.
 
 #include <cstdio>
 #include <cstdlib>
@@ -33,15 +34,19 @@ struct options {
   std::size_t threads = 64;
   std::string db = "vial-examples.db";
   std::string upstream;  // empty: start the embedded mock upstream
+  bool reuse_port = false;
 };
 
 constexpr const char* usage =
     "usage: vial-examples [--host ADDR] [--port N] [--threads N] [--db PATH] [--upstream URL]\n"
+    "                     [--reuse-port]\n"
     "  --host      address to listen on (default 127.0.0.1)\n"
     "  --port      port, 0 for an ephemeral one (default 8080)\n"
     "  --threads   worker threads (default 64; a waiting coroutine holds one)\n"
     "  --db        SQLite file of the users demo (default ./vial-examples.db)\n"
-    "  --upstream  base URL the fan-out demos call (default: an embedded mock upstream)\n";
+    "  --upstream  base URL the fan-out demos call (default: an embedded mock upstream)\n"
+    "  --reuse-port  share the port with another process (SO_REUSEPORT), for restarts without\n"
+    "              downtime: start the new process, then SIGTERM the old one\n";
 
 template <class T>
 T parse_number(std::string_view flag, std::string_view text, T lo, T hi) {
@@ -63,6 +68,10 @@ options parse(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       std::cout << usage;
       std::exit(0);
+    }
+    if (flag == "--reuse-port") {
+      o.reuse_port = true;
+      continue;
     }
     if (i + 1 >= argc) {
       std::cerr << "vial-examples: unknown flag or missing value: " << flag << "\n" << usage;
@@ -120,7 +129,8 @@ int main(int argc, char** argv) {
     examples::register_email(app);
     examples::register_timeout(app);
 
-    vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads});
+    vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads,
+                              .reuse_port = opts.reuse_port});
     // The upstream stops after the server: fan-outs still in flight finish against it.
     server.run_until_signal([&](const vial::server& s) {
       std::cout << "vial-examples serving on http://" << opts.host << ":" << s.port() << "\n"

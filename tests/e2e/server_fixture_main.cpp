@@ -1,7 +1,8 @@
-// A server for end-to-end tests: the test routes on an ephemeral loopback port. Prints the port
-// on the first line of stdout, then serves until SIGTERM/SIGINT (graceful stop, exit 0).
+// A server for end-to-end tests: the test routes on a loopback port (ephemeral unless --port).
+// Prints the port on the first line of stdout, then serves until SIGTERM/SIGINT (graceful stop,
+// exit 0).
 // Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --max-body N,
-// --static DIR (serves DIR under /static).
+// --static DIR (serves DIR under /static), --port N, --reuse-port 1 (SO_REUSEPORT).
 
 #include <cstdlib>
 #include <iostream>
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
     if (flag == "--header-timeout-ms") options.header_timeout = std::chrono::milliseconds(value);
     if (flag == "--max-body") options.max_body_bytes = value;
     if (flag == "--write-timeout-ms") options.write_timeout = std::chrono::milliseconds(value);
+    if (flag == "--port") options.port = static_cast<std::uint16_t>(value);
+    if (flag == "--reuse-port") options.reuse_port = value != 0;
   }
   vial::app app;
   vial::test::test_state state;
