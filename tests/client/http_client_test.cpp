@@ -334,6 +334,19 @@ TEST_CASE("a stale keep-alive connection is replaced transparently", "[client][p
   CHECK(client.requests_sent() == 3);  // one failed attempt on the stale connection
 }
 
+TEST_CASE("several stale keep-alive connections are all replaced for a GET", "[client][pool]") {
+  upstream up;
+  http_client client;
+  std::vector<vial::task<client_response>> calls;
+  for (int i = 0; i < 3; ++i) calls.push_back(client.get(up.url("/drop")));
+  vial::async_to_sync(vial::gather(std::move(calls)));  // three pooled, then closed by the peer
+  REQUIRE(up.wait_for_disconnects(3, 5s));
+  REQUIRE(client.connections_opened() == 3);
+  CHECK(get(client, up.url("/hello")).text() == "hello");
+  CHECK(client.connections_opened() == 4);
+  CHECK(client.requests_sent() == 7);  // one failed attempt on each stale connection
+}
+
 TEST_CASE("idle connections are closed after the idle timeout", "[client][pool]") {
   upstream up;
   http_client client({.idle_timeout = 50ms});
