@@ -16,12 +16,13 @@ local mix = {
   {10, "GET", "/users/%id"},
   {5, "GET", "/users"},
   {6, "PUT", "/users/%id", '{"name":"soak %n"}'},
-  {5, "POST", "/users", '{"name":"soak","email":"soak-%t-%n@example.com"}'},
+  {5, "POST", "/users", '{"name":"soak","email":"soak-%r-%t-%n@example.com"}'},
   {2, "GET", "/users/0"},                       -- 404 "User not found"
   {4, "GET", "/stream?n=3&ms=2"},               -- server-sent events, chunked
 }
 
 local counter = 0
+local run_id = tostring(os.time())  -- emails stay unique when several runs share a database
 thread_id = 0          -- set per thread by setup()
 local ids = {}
 local to_delete = {}
@@ -48,6 +49,7 @@ local function fill(text)
   counter = counter + 1
   text = string.gsub(text, "%%id", ids[math.random(#ids)])
   text = string.gsub(text, "%%t", tostring(thread_id))
+  text = string.gsub(text, "%%r", run_id)
   return (string.gsub(text, "%%n", tostring(counter)))
 end
 

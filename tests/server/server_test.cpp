@@ -1,5 +1,6 @@
 #include "vial/server/server.hpp"
 
+#include <csignal>
 #include <future>
 #include <system_error>
 #include <thread>
@@ -71,6 +72,39 @@ TEST_CASE("server reports the ephemeral port and stops idempotently", "[server][
   CHECK_THROWS_AS(raw_client(f.srv.port()).send(get_request("/hello")) &&
                       raw_client(f.srv.port()).read_response().status == 200,
                   std::runtime_error);
+}
+
+TEST_CASE("run_until_signal serves until SIGTERM, then stops and returns the signal",
+          "[server][lifecycle]") {
+  vial::app app;
+  vial::test::test_state state;
+  vial::test::add_test_routes(app, state);
+  vial::server srv(app, vial::server_options{.port = 0});
+  std::uint16_t reported = 0;
+  std::string body;
+  int received = srv.run_until_signal([&](const vial::server& s) {
+    reported = s.port();
+    raw_client c(s.port());
+    c.send(get_request("/hello"));
+    body = c.read_response().body;
+    std::raise(SIGTERM);  // handled by run_until_signal, not fatal
+  });
+  CHECK(received == SIGTERM);
+  CHECK(reported != 0);
+  CHECK(body == "hello");
+  CHECK_FALSE(srv.running());
+}
+
+TEST_CASE("run_until_signal stops the server when the start callback throws",
+          "[server][lifecycle]") {
+  vial::app app;
+  vial::test::test_state state;
+  vial::test::add_test_routes(app, state);
+  vial::server srv(app, vial::server_options{.port = 0});
+  CHECK_THROWS_WITH(srv.run_until_signal([](const vial::server&) {
+    throw std::runtime_error("cannot write the port file");
+  }), "cannot write the port file");
+  CHECK_FALSE(srv.running());
 }
 
 TEST_CASE("server start throws system_error when the port is taken", "[server][lifecycle]") {
