@@ -2,7 +2,6 @@
 // loopback port, printed on stdout. Serves until SIGTERM/SIGINT.
 // Usage: vial-bench-load-server [--io N] [--workers N]
 
-#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
@@ -24,16 +23,7 @@ int main(int argc, char** argv) {
   app.get("/hello-async", [](const vial::request&) -> vial::task<std::string> {
     co_return "Hello, World!";
   });
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the server's threads inherit the mask
   vial::server srv(app, options);
-  srv.start();
-  std::cout << srv.port() << std::endl;
-  int received = 0;
-  sigwait(&signals, &received);
-  srv.stop();
+  srv.run_until_signal([](const vial::server& s) { std::cout << s.port() << std::endl; });
   return 0;
 }

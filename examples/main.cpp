@@ -1,12 +1,12 @@
 // vial-examples: every scenario of the Flask 2 async seeds, served by one binary.
 //
 //   vial-examples [--host 127.0.0.1] [--port 8080] [--threads 64] [--db vial-examples.db]
-//                 [--upstream URL]
+//                 [--upstream URL] [--reuse-port]
 //
 // Without --upstream, a second server on an ephemeral loopback port plays the upstream the
 // fan-out demos call, so everything works offline. SIGINT/SIGTERM stop both gracefully.
+// With --reuse-port, a second copy can bind the same port before the first one is stopped.
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <charconv>
@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include <pthread.h>
+#include <malloc.h>
 
 #include <vial/app/app.hpp>
 #include <vial/client/http_client.hpp>
@@ -36,15 +36,19 @@ struct options {
   std::size_t threads = 64;
   std::string db = "vial-examples.db";
   std::string upstream;  // empty: start the embedded mock upstream
+  bool reuse_port = false;
 };
 
 constexpr const char* usage =
     "usage: vial-examples [--host ADDR] [--port N] [--threads N] [--db PATH] [--upstream URL]\n"
+    "                     [--reuse-port]\n"
     "  --host      address to listen on (default 127.0.0.1)\n"
     "  --port      port, 0 for an ephemeral one (default 8080)\n"
     "  --threads   worker threads (default 64; a waiting coroutine holds one)\n"
     "  --db        SQLite file of the users demo (default ./vial-examples.db)\n"
-    "  --upstream  base URL the fan-out demos call (default: an embedded mock upstream)\n";
+    "  --upstream  base URL the fan-out demos call (default: an embedded mock upstream)\n"
+    "  --reuse-port  share the port with another process (SO_REUSEPORT), for restarts without\n"
+    "              downtime: start the new process, then SIGTERM the old one\n";
 
 template <class T>
 T parse_number(std::string_view flag, std::string_view text, T lo, T hi) {
@@ -66,6 +70,10 @@ options parse(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       std::cout << usage;
       std::exit(0);
+    }
+    if (flag == "--reuse-port") {
+      o.reuse_port = true;
+      continue;
     }
     if (i + 1 >= argc) {
       std::cerr << "vial-examples: unknown flag or missing value: " << flag << "\n" << usage;
@@ -96,13 +104,14 @@ options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const options opts = parse(argc, argv);
 
-  // Block the stop signals before any thread starts, so every thread inherits the mask and
-  // the main thread receives them in sigwait below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+#ifdef __GLIBC__
+  // This server accepts request bodies of up to 8 MiB. glibc raises its mmap threshold to the
+  // largest block freed so far (up to 32 MiB); after that such bodies come from the per-thread
+  // arenas and stay there when freed, so RSS climbs arena by arena (from 27 to 245 MiB in a
+  // minute of 9 MiB chunked uploads in bench/soak.sh). A fixed threshold hands blocks of 1 MiB
+  // and more back to the system as soon as they are freed. docs/server.md ("Memory").
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+#endif
 
   try {
     // One client for every fan-out: its pool keeps upstream connections open across requests.
@@ -133,16 +142,15 @@ int main(int argc, char** argv) {
     examples::register_email(app);
     examples::register_timeout(app);
 
-    vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads});
-    server.start();
-    std::cout << "vial-examples serving on http://" << opts.host << ":" << server.port() << "\n"
-              << "  upstream " << ctx.upstream << ", database " << ctx.db_path << ", "
-              << opts.threads << " worker threads; Ctrl-C stops" << std::endl;
-
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    std::cout << "vial-examples: stopping" << std::endl;
-    server.stop();
+    vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads,
+                              .reuse_port = opts.reuse_port});
+    // The upstream stops after the server: fan-outs still in flight finish against it.
+    server.run_until_signal([&](const vial::server& s) {
+      std::cout << "vial-examples serving on http://" << opts.host << ":" << s.port() << "\n"
+                << "  upstream " << ctx.upstream << ", database " << ctx.db_path << ", "
+                << opts.threads << " worker threads; Ctrl-C stops" << std::endl;
+    });
+    std::cout << "vial-examples: stopped" << std::endl;
     if (upstream_server) upstream_server->stop();
   } catch (const std::exception& e) {
     std::cerr << "vial-examples: " << e.what() << "\n";

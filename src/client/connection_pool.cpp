@@ -115,8 +115,10 @@ void connection_pool::sweep() {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [key, pool] : pools_) {
     auto& idle = pool->idle;
-    auto expired = std::remove_if(idle.begin(), idle.end(), [&](const auto& c) {
-      return now - c->idle_since >= idle_timeout_;
+    // A partition, not remove_if: remove_if leaves moved-from (null) pointers behind the kept
+    // ones, and closing those crashed as soon as an old connection sat before a fresh one.
+    auto expired = std::stable_partition(idle.begin(), idle.end(), [&](const auto& c) {
+      return now - c->idle_since < idle_timeout_;
     });
     // Count first: whoever sees the socket close must also see the count drop.
     idle_count_ -= static_cast<std::size_t>(idle.end() - expired);

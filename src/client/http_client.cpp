@@ -287,8 +287,9 @@ struct http_client::impl {
     }
   }
 
-  /// One request and response on a pooled connection; a stale keep-alive connection is
-  /// replaced once for idempotent requests.
+  /// One request and response on a pooled connection. For an idempotent request, a pooled
+  /// connection the peer had closed is dropped and the next one tried, until a new connection
+  /// (a pool that sat idle may hold several stale ones; each attempt removes one).
   task<client_response> exchange(method m, const target_url& target, const vial::headers& extra,
                                  const std::optional<std::string>& body,
                                  const std::string& content_type, std::size_t limit) {
@@ -307,7 +308,7 @@ struct http_client::impl {
       req.content_length(body->size());
     }
     const std::string key = target.origin();
-    for (int attempt = 0;; ++attempt) {
+    for (;;) {
       lease slot = co_await pool.acquire(key);
       if (!slot.conn) slot.conn = co_await connect(target, url);
       http::response_parser<http::string_body> parser;
@@ -320,7 +321,7 @@ struct http_client::impl {
           conn.tls ? co_await send_receive(*conn.tls, conn, req, parser, options.read_timeout)
                    : co_await send_receive(*conn.plain, conn, req, parser, options.read_timeout);
       if (r.ec) {
-        if (slot.reused() && attempt == 0 && idempotent(m) && looks_stale(r)) continue;
+        if (slot.reused() && idempotent(m) && looks_stale(r)) continue;
         throw_exchange_error(r, url, options.read_timeout, limit);
       }
       auto& res = parser.get();

@@ -27,6 +27,11 @@ namespace {
 constexpr std::size_t read_chunk = 8192;
 constexpr std::chrono::milliseconds linger_time{1000};
 constexpr std::size_t linger_max_bytes = 1024 * 1024;
+// At a graceful stop, an idle connection that finished a response (or was accepted) less than
+// this long ago is presumed to be a client in a request loop whose next request may already be
+// on the wire: it gets until then to send it (answered with Connection: close). Closing it at
+// once would race that request and cut it, which the client sees as an empty reply or a reset.
+constexpr std::chrono::milliseconds shutdown_idle_grace{1000};
 
 }  // namespace
 
@@ -50,6 +55,8 @@ connection::~connection() { core_.remove(this); }
 void connection::start() {
   error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // Accepted while the server stops (from the listen queue): one request, then close.
+  shutting_down_ = core_.stopping.load();
   begin_request();
   parse();
 }
@@ -57,11 +64,24 @@ void connection::start() {
 void connection::shutdown() {
   shutting_down_ = true;
   if (phase_ != phase::idle || buffer_.size() > 0) return;  // answers, then closes
+  const auto now = clock::now();
+  const auto close_at = idle_since_ + shutdown_idle_grace;
+  if (now < close_at) {
+    if (close_at < deadline_at_) {
+      set_deadline(deadline::idle, std::chrono::ceil<std::chrono::milliseconds>(close_at - now));
+    }
+    return;
+  }
   error_code ec;
   if (socket_.available(ec) > 0 && !ec) return;  // a request is arriving: serve it
+  close_idle();
+}
+
+void connection::close_idle() {
   if (!reading_) return close();
   // A read may already hold a request whose handler is queued: cancel rather than close, and
   // let on_read decide.
+  error_code ec;
   socket_.cancel(ec);
 }
 
@@ -87,7 +107,10 @@ void connection::begin_request() {
   if (buffer_.size() > 0) {
     enter_header();
   } else {
-    set_deadline(deadline::idle, core_.options.keep_alive_timeout);
+    idle_since_ = clock::now();
+    set_deadline(deadline::idle,
+                 shutting_down_ ? std::min(core_.options.keep_alive_timeout, shutdown_idle_grace)
+                                : core_.options.keep_alive_timeout);
   }
 }
 
@@ -111,9 +134,7 @@ void connection::on_read(error_code ec, std::size_t n) {
   if (closed_) return;
   if (ec) {
     if (phase_ == phase::stream) return client_gone();
-    if (ec == asio::error::operation_aborted && shutting_down_ && phase_ == phase::idle) {
-      return close();
-    }
+    if (ec == asio::error::operation_aborted && phase_ == phase::idle) return close();
     if (timed_out_ && (phase_ == phase::header || phase_ == phase::body)) {
       return reject(408, true);
     }
@@ -141,7 +162,6 @@ void connection::on_read(error_code ec, std::size_t n) {
 
 void connection::parse() {
   if (closed_) return;
-  if (shutting_down_ && phase_ == phase::idle && buffer_.size() == 0) return close();
   for (;;) {
     if (buffer_.size() == 0) return read_more();
     auto step = reader_.feed(
@@ -237,6 +257,8 @@ void connection::write_response(response r) {
 void connection::finish_exchange() {
   response_ = response();
   if (closed_) return;
+  // A response that still promised keep-alive (the stop came while it was being written) is
+  // followed by begin_request's short grace, not a close: the next request may be on its way.
   if (!keep_alive_) return linger_close();
   begin_request();
   parse();
@@ -445,6 +467,8 @@ void connection::on_timer(error_code ec, std::uint64_t generation) {
       socket_.cancel(ignored);  // the pending read answers 408
       return;
     }
+    case deadline::idle:
+      return close_idle();
     default:
       return close();
   }

@@ -37,8 +37,10 @@ class connection : public std::enable_shared_from_this<connection> {
   connection& operator=(const connection&) = delete;
 
   void start();
-  /// Graceful stop: closes the connection if idle, otherwise after the current response.
-  /// Call on the connection's executor.
+  /// Graceful stop: the current or next request is answered with Connection: close, then the
+  /// connection closes. An idle connection closes at once unless it was active less than a
+  /// moment ago (its client may be sending the next request). Call on the connection's
+  /// executor.
   void shutdown();
   /// Closes now, stopping any stream. Call on the connection's executor.
   void close();
@@ -49,6 +51,7 @@ class connection : public std::enable_shared_from_this<connection> {
   enum class deadline { none, idle, header, body, write, linger };
   using clock = std::chrono::steady_clock;
 
+  void close_idle();
   void begin_request();
   void enter_header();
   void read_more();
@@ -94,6 +97,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string head_;
   std::string stock_;
   clock::time_point started_;
+  clock::time_point idle_since_{};
   std::size_t body_bytes_ = 0;
   bool keep_alive_ = true;
   bool http10_ = false;

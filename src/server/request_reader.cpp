@@ -52,6 +52,7 @@ struct request_reader::impl {
   const server_options& options;
   std::optional<parser_type> parser;
   bool header_checked = false;
+  bool request_line_seen = false;
   int status = 0;
   std::string method;
   std::string target;
@@ -136,6 +137,7 @@ void request_reader::reset() {
   s.parser->body_limit(boost::none);  // set per route once the header is known
   s.parser->eager(false);             // stop after the header: it is checked before the body
   s.header_checked = false;
+  s.request_line_seen = false;
   s.status = 0;
   s.method.clear();
   s.target.clear();
@@ -151,8 +153,10 @@ read_step request_reader::feed(std::string_view data) {
   std::size_t used = 0;
   for (;;) {
     if (data.empty()) return {read_state::need_more, used};
-    if (!s.parser->is_header_done()) {
+    if (!s.request_line_seen) {
       // Beast has no request-target limit of its own: measure it before the header limit hits.
+      // Only until Beast consumes the request line (it consumes nothing before the line is
+      // whole): after that the data starts inside the header fields.
       if (auto sp = data.find(' '); sp != std::string_view::npos) {
         auto end = data.find_first_of(" \r\n", sp + 1);
         auto len = (end == std::string_view::npos ? data.size() : end) - (sp + 1);
@@ -170,6 +174,7 @@ read_step request_reader::feed(std::string_view data) {
     auto n = s.parser->put(boost::asio::const_buffer(data.data(), data.size()), ec);
     used += n;
     data.remove_prefix(n);
+    if (n > 0) s.request_line_seen = true;
     if (ec == http::error::need_more) return {read_state::need_more, used};
     if (ec) return s.fail(status_for(ec), used);
     if (s.parser->is_header_done() && !s.header_checked) {

@@ -1,6 +1,6 @@
-// app::run is declared by the app module and defined here, where the server lives.
+// server::run_until_signal, and app::run (declared by the app module, defined here where the
+// server lives).
 #include <csignal>
-#include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,19 +10,35 @@
 
 namespace vial {
 
-void app::run(const server_options& options) {
-  // The signal set exists before the server's threads, so no SIGINT/SIGTERM is missed or
-  // delivered with its default action while starting.
+int server::run_until_signal(const std::function<void(const server&)>& on_started) {
+  // A handler rather than a blocked mask and sigwait: it works whatever threads the program
+  // started before, since whichever thread the signal lands on only wakes this context.
   boost::asio::io_context signals_context(1);
-  std::optional<boost::asio::signal_set> signals;
-  if (options.handle_signals) signals.emplace(signals_context, SIGINT, SIGTERM);
+  boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&received](const boost::system::error_code& ec, int number) {
+    if (!ec) received = number;
+  });
+  start();
+  if (on_started) {
+    try {
+      on_started(*this);
+    } catch (...) {
+      stop();
+      throw;
+    }
+  }
+  signals_context.run();
+  stop();
+  return received;
+}
+
+void app::run(const server_options& options) {
   server srv(*this, options);
-  srv.start();
-  if (signals) {
-    signals->async_wait([](const boost::system::error_code&, int) {});
-    signals_context.run();
-    srv.stop();
+  if (options.handle_signals) {
+    srv.run_until_signal();
   } else {
+    srv.start();
     srv.wait();
   }
 }

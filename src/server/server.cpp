@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -11,6 +12,9 @@
 #include <vector>
 
 #include <sys/socket.h>
+#ifdef __linux__
+#include <linux/filter.h>
+#endif
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,6 +35,36 @@ using boost::system::error_code;
 namespace {
 
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// How long a stopping server keeps its listener open, refusing new connection attempts but
+// accepting the handshakes already under way. Loopback and LAN handshakes complete in far less.
+constexpr std::chrono::milliseconds listener_drain_time{50};
+
+// Makes the kernel drop new connection attempts (segments with SYN and not ACK) addressed to
+// the listener, while handshakes already under way complete into its accept queue. A dropped
+// SYN is retried by the client a second later, by which time the listener is closed (the retry
+// is refused) or, with reuse_port, another process's listener takes it. Without this, a SYN
+// arriving between the last accept and close() would complete a connection the close resets.
+// Returns false where unsupported; the drain then narrows the window instead of closing it.
+bool refuse_new_connections(tcp::acceptor& acceptor) {
+#ifdef __linux__
+  // A socket filter on a TCP socket sees each segment from its TCP header; byte 13 holds the
+  // flags.
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),        // SYN | ACK
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),  // SYN alone: a new attempt
+      BPF_STMT(BPF_RET | BPF_K, 0),                     // drop
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffff),            // keep
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(code)), code};
+  return ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_ATTACH_FILTER, &program,
+                      sizeof program) == 0;
+#else
+  (void)acceptor;
+  return false;
+#endif
+}
 
 tcp::endpoint resolve(const std::string& host, std::uint16_t port) {
   error_code ec;
@@ -53,6 +87,8 @@ struct server::impl {
 
   void accept();
   void accept_failed(const error_code& ec);
+  void adopt(tcp::socket socket);
+  void close_listener(std::promise<void>& closed);
   void stop();
 
   vial::app& app;
@@ -60,6 +96,7 @@ struct server::impl {
   std::unique_ptr<server_detail::server_core> core;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::steady_timer> accept_retry;
+  std::unique_ptr<asio::steady_timer> listener_drain;
   // Used on the acceptor's strand only.
   std::size_t accept_failures = 0;
   std::chrono::steady_clock::time_point accept_failure_logged{};
@@ -77,14 +114,15 @@ struct server::impl {
 
 void server::impl::accept() {
   acceptor->async_accept(asio::make_strand(core->ioc), [this](error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || core->stopping.load()) return;
+    // Served even while stopping: the client has a connection and may have sent its request.
+    if (!ec) adopt(std::move(socket));
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
     if (ec) return accept_failed(ec);
     if (accept_failures > 0) {
       app.logger().info("accepting connections again after " + std::to_string(accept_failures) +
                         " failed attempts");
       accept_failures = 0;
     }
-    std::make_shared<server_detail::connection>(*core, std::move(socket))->start();
     accept();
   });
 }
@@ -109,7 +147,34 @@ void server::impl::accept_failed(const error_code& ec) {
   }
   accept_retry->expires_after(retry_after);
   accept_retry->async_wait([this](error_code e) {
-    if (!e && !core->stopping.load()) accept();
+    if (!e && acceptor->is_open()) accept();
+  });
+}
+
+void server::impl::adopt(tcp::socket socket) {
+  auto c = std::make_shared<server_detail::connection>(*core, std::move(socket));
+  // On the connection's strand, like everything it does: a graceful stop may already be
+  // posting to it.
+  asio::post(c->executor(), [c] { c->start(); });
+}
+
+// On the acceptor's strand. Stops new connection attempts at once, accepts what the kernel
+// already completed for a moment, then closes: a connection left in the listen queue would be
+// reset by the close.
+void server::impl::close_listener(std::promise<void>& closed) {
+  accept_retry->cancel();
+  refuse_new_connections(*acceptor);
+  listener_drain->expires_after(listener_drain_time);
+  listener_drain->async_wait([this, &closed](error_code) {
+    error_code ec;
+    acceptor->non_blocking(true, ec);
+    while (!ec) {
+      tcp::socket socket(asio::make_strand(core->ioc));
+      acceptor->accept(socket, ec);
+      if (!ec) adopt(std::move(socket));
+    }
+    acceptor->close(ec);
+    closed.set_value();
   });
 }
 
@@ -136,6 +201,7 @@ void server::start() {
   auto endpoint = resolve(s.options.host, s.options.port);
   s.acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(s.core->ioc));
   s.accept_retry = std::make_unique<asio::steady_timer>(s.acceptor->get_executor());
+  s.listener_drain = std::make_unique<asio::steady_timer>(s.acceptor->get_executor());
   error_code ec;
   auto fail = [&](const char* what) {
     throw std::system_error(ec, std::string("vial::server: ") + what + " " +
@@ -175,11 +241,9 @@ void server::start() {
 
 void server::impl::stop() {
   core->stopping = true;
-  asio::post(acceptor->get_executor(), [this] {
-    error_code ec;
-    acceptor->close(ec);
-    accept_retry->cancel();
-  });
+  std::promise<void> listener_closed;
+  asio::post(acceptor->get_executor(),
+             [this, &listener_closed] { close_listener(listener_closed); });
 
   auto for_each_connection = [this](auto action) {
     // Collected under the lock, posted outside it: dropping the last reference runs the
@@ -198,8 +262,13 @@ void server::impl::stop() {
     return core->drained.wait_for(lock, limit, [this] { return core->connections.empty(); });
   };
 
+  // Connections accepted from here on start in the stopping state; the others are told now.
   for_each_connection([](server_detail::connection& c) { c.shutdown(); });
-  if (!wait_drained(options.shutdown_timeout)) {
+  const auto deadline = std::chrono::steady_clock::now() + options.shutdown_timeout;
+  listener_closed.get_future().wait_until(deadline);
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (!wait_drained(std::max(left, std::chrono::milliseconds(0)))) {
     app.logger().warning("shutdown timeout: closing connections still busy");
     for_each_connection([](server_detail::connection& c) { c.close(); });
     wait_drained(std::chrono::seconds(2));

@@ -335,12 +335,42 @@ TEST_CASE("a stale keep-alive connection is replaced transparently", "[client][p
   CHECK(client.requests_sent() == 3);  // one failed attempt on the stale connection
 }
 
+TEST_CASE("several stale keep-alive connections are all replaced for a GET", "[client][pool]") {
+  upstream up;
+  http_client client;
+  std::vector<vial::task<client_response>> calls;
+  for (int i = 0; i < 3; ++i) calls.push_back(client.get(up.url("/drop")));
+  vial::async_to_sync(vial::gather(std::move(calls)));  // three pooled, then closed by the peer
+  REQUIRE(up.wait_for_disconnects(3, 5s));
+  REQUIRE(client.connections_opened() == 3);
+  CHECK(get(client, up.url("/hello")).text() == "hello");
+  CHECK(client.connections_opened() == 4);
+  CHECK(client.requests_sent() == 7);  // one failed attempt on each stale connection
+}
+
 TEST_CASE("idle connections are closed after the idle timeout", "[client][pool]") {
   upstream up;
   http_client client({.idle_timeout = 50ms});
   CHECK(get(client, up.url("/hello")).text() == "hello");
   CHECK(up.wait_for_disconnects(1, 5s));
   CHECK(client.idle_connections() == 0);
+}
+
+TEST_CASE("the idle sweep closes the old connections and keeps the fresh ones", "[client][pool]") {
+  upstream up;
+  http_client client({.idle_timeout = 1000ms});  // swept every 500 ms
+  std::vector<vial::task<client_response>> calls;
+  for (int i = 0; i < 2; ++i) calls.push_back(client.get(up.url("/delay/50")));
+  vial::async_to_sync(vial::gather(std::move(calls)));
+  REQUIRE(client.idle_connections() == 2);
+  // One of the two is used again 600 ms later: the other expires at least 600 ms before it,
+  // so one sweep sees an expired connection in front of a fresh one.
+  std::this_thread::sleep_for(600ms);
+  CHECK(get(client, up.url("/hello")).text() == "hello");
+  CHECK(up.wait_for_disconnects(1, 5s));
+  CHECK(client.idle_connections() == 1);
+  CHECK(get(client, up.url("/hello")).text() == "hello");
+  CHECK(client.connections_opened() == 2);
 }
 
 TEST_CASE("gather of 20 calls to a 200 ms upstream takes about 200 ms", "[client][fanout]") {

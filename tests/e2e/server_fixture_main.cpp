@@ -1,14 +1,13 @@
-// A server for end-to-end tests: the test routes on an ephemeral loopback port. Prints the port
-// on the first line of stdout, then serves until SIGTERM/SIGINT (graceful stop, exit 0).
+// A server for end-to-end tests: the test routes on a loopback port (ephemeral unless --port).
+// Prints the port on the first line of stdout, then serves until SIGTERM/SIGINT (graceful stop,
+// exit 0).
 // Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --keep-alive-timeout-ms N,
-// --max-body N, --static DIR (serves DIR under /static).
+// --max-body N, --static DIR (serves DIR under /static), --port N, --reuse-port 1 (SO_REUSEPORT).
 
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
-
-#include <csignal>
 
 #include "server/test_app.hpp"
 #include "vial/app.hpp"
@@ -29,6 +28,8 @@ int main(int argc, char** argv) {
     if (flag == "--keep-alive-timeout-ms") {
       options.keep_alive_timeout = std::chrono::milliseconds(value);
     }
+    if (flag == "--port") options.port = static_cast<std::uint16_t>(value);
+    if (flag == "--reuse-port") options.reuse_port = value != 0;
   }
   vial::app app;
   vial::test::test_state state;
@@ -46,17 +47,7 @@ int main(int argc, char** argv) {
     return nlohmann::json{{"fields", fields}, {"files", files}};
   }, {.max_body_bytes = 4 * 1024 * 1024});
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the server's threads inherit the mask
-
   vial::server srv(app, options);
-  srv.start();
-  std::cout << srv.port() << std::endl;
-  int received = 0;
-  sigwait(&signals, &received);
-  srv.stop();
+  srv.run_until_signal([](const vial::server& s) { std::cout << s.port() << std::endl; });
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "vial/server/server.hpp"
 
+#include <csignal>
 #include <future>
 #include <system_error>
 #include <thread>
@@ -71,6 +72,39 @@ TEST_CASE("server reports the ephemeral port and stops idempotently", "[server][
   CHECK_THROWS_AS(raw_client(f.srv.port()).send(get_request("/hello")) &&
                       raw_client(f.srv.port()).read_response().status == 200,
                   std::runtime_error);
+}
+
+TEST_CASE("run_until_signal serves until SIGTERM, then stops and returns the signal",
+          "[server][lifecycle]") {
+  vial::app app;
+  vial::test::test_state state;
+  vial::test::add_test_routes(app, state);
+  vial::server srv(app, vial::server_options{.port = 0});
+  std::uint16_t reported = 0;
+  std::string body;
+  int received = srv.run_until_signal([&](const vial::server& s) {
+    reported = s.port();
+    raw_client c(s.port());
+    c.send(get_request("/hello"));
+    body = c.read_response().body;
+    std::raise(SIGTERM);  // handled by run_until_signal, not fatal
+  });
+  CHECK(received == SIGTERM);
+  CHECK(reported != 0);
+  CHECK(body == "hello");
+  CHECK_FALSE(srv.running());
+}
+
+TEST_CASE("run_until_signal stops the server when the start callback throws",
+          "[server][lifecycle]") {
+  vial::app app;
+  vial::test::test_state state;
+  vial::test::add_test_routes(app, state);
+  vial::server srv(app, vial::server_options{.port = 0});
+  CHECK_THROWS_WITH(srv.run_until_signal([](const vial::server&) {
+    throw std::runtime_error("cannot write the port file");
+  }), "cannot write the port file");
+  CHECK_FALSE(srv.running());
 }
 
 TEST_CASE("server start throws system_error when the port is taken", "[server][lifecycle]") {
@@ -273,6 +307,18 @@ TEST_CASE("server applies a route's own body limit", "[server][limits]") {
   auto c2 = f.connect();
   c2.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n");
   CHECK(c2.read_response().status == 413);
+}
+
+TEST_CASE("server applies the URI limit to the request-target, not to a long header field",
+          "[server][limits]") {
+  // The field is longer than the URI limit and than one socket read (8 KiB), so the server
+  // sees it in a later read, after the parser consumed the request line.
+  fixture f;
+  auto c = f.connect();
+  c.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Long: " + std::string(10000, 'v') + "\r\n\r\n");
+  auto r = c.read_response();
+  CHECK(r.status == 200);
+  CHECK(r.body == "hello");
 }
 
 TEST_CASE("server answers a bad request-target with 400 and keeps the connection",

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "vial/server/options.hpp"
@@ -38,6 +39,13 @@ class server {
   void stop();
   /// Blocks until the server has stopped (by `stop` from another thread).
   void wait();
+  /// What a serving `main` does: starts, calls `on_started` (to print the port, say), serves
+  /// until SIGINT or SIGTERM, then stops gracefully. The signal handlers are installed before
+  /// `start`, so a supervisor that signals as soon as it reads the port never kills the
+  /// process mid-start. `app::run` is this with a server it owns.
+  /// @returns the signal received.
+  /// @throws what `start` throws; what `on_started` throws, after stopping the server.
+  int run_until_signal(const std::function<void(const server&)>& on_started = {});
   /// True between `start` and the end of `stop`.
   bool running() const noexcept;
   const server_options& options() const noexcept;
