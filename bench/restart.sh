@@ -8,7 +8,7 @@
 # Reports requests/s, p99 and max latency, wrk's socket errors and unexpected statuses (both
 # should be 0), and each old process's exit code and stop time. wrk's latency starts at the
 # request write, so it does not show the one case that waits: a connection attempt that reached
-# the old listener in its last 50 ms is retried by the client's kernel a second later (and then
+# the old listener in its last 10 ms is retried by the client's kernel a second later (and then
 # reaches the new process). Reports figures, never asserts.
 #
 # Usage: bench/restart.sh [--build DIR] [--duration SECONDS] [--switches N] [--connections N]

@@ -37,8 +37,10 @@ namespace {
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 // How long a stopping server keeps its listener open, refusing new connection attempts but
-// accepting the handshakes already under way. Loopback and LAN handshakes complete in far less.
-constexpr std::chrono::milliseconds listener_drain_time{50};
+// accepting the handshakes already under way: those of a loopback or LAN peer complete in far
+// less. Longer would protect handshakes over slower links but delay more new attempts by the
+// one-second SYN retransmission.
+constexpr std::chrono::milliseconds listener_drain_time{10};
 
 // Makes the kernel drop new connection attempts (segments with SYN and not ACK) addressed to
 // the listener, while handshakes already under way complete into its accept queue. A dropped
