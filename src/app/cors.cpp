@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include "text.hpp"
 
 namespace vial {
 
@@ -17,14 +18,6 @@ bool printable(std::string_view s) {
 
 bool listed(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -60,9 +53,9 @@ struct cors_policy {
       while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
       while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
       if (!item.empty()) {
-        const auto wanted = lower(item);
+        const auto wanted = detail::ascii_lower(item);
         const bool ok = std::any_of(options.allow_headers.begin(), options.allow_headers.end(),
-                                    [&](const std::string& h) { return lower(h) == wanted; });
+                                    [&](const std::string& h) { return detail::ascii_lower(h) == wanted; });
         if (!ok) return false;
       }
       if (comma == std::string_view::npos) break;

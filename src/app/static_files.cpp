@@ -14,6 +14,7 @@
 #include "vial/app/stream.hpp"
 #include "vial/http/cookies.hpp"
 #include "vial/http/error.hpp"
+#include "text.hpp"
 
 namespace vial {
 
@@ -61,32 +62,18 @@ constexpr std::array<type_entry, 32> content_types{{
     {"tar", "application/x-tar"},
 }};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string to_hex(std::uint64_t n) {
   std::array<char, 16> buf{};
   auto [p, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), n, 16);
   return std::string(buf.data(), p);
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 /// Does an If-None-Match list hold `etag`? Weak comparison, as RFC 9110 requires for it.
 bool etag_listed(std::string_view list, std::string_view etag) {
-  if (trim(list) == "*") return true;
+  if (detail::trim_ows(list) == "*") return true;
   while (!list.empty()) {
     const auto comma = list.find(',');
-    auto item = trim(list.substr(0, comma));
+    auto item = detail::trim_ows(list.substr(0, comma));
     if (item.starts_with("W/")) item.remove_prefix(2);
     if (item == etag) return true;
     if (comma == std::string_view::npos) break;
@@ -112,11 +99,11 @@ struct byte_range {
 /// when it is well-formed but selects nothing.
 std::optional<byte_range> parse_range(std::string_view header, std::uint64_t size,
                                       bool& unsatisfiable) {
-  header = trim(header);
+  header = detail::trim_ows(header);
   if (!header.starts_with("bytes=")) return std::nullopt;
   header.remove_prefix(6);
   if (header.find(',') != std::string_view::npos) return std::nullopt;
-  header = trim(header);
+  header = detail::trim_ows(header);
   const auto dash = header.find('-');
   if (dash == std::string_view::npos) return std::nullopt;
   const auto a = header.substr(0, dash);
@@ -166,7 +153,7 @@ std::string_view guess_content_type(std::string_view filename) {
   if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) {
     return "application/octet-stream";
   }
-  const auto ext = lower(filename.substr(dot + 1));
+  const auto ext = detail::ascii_lower(filename.substr(dot + 1));
   for (const auto& e : content_types) {
     if (e.ext == ext) return e.type;
   }
@@ -224,7 +211,7 @@ response send_file(const request& req, const fs::path& path, const send_file_opt
   if (auto range_header = req.header("Range"); range_header && get_or_head) {
     bool range_applies = true;
     if (auto if_range = req.header("If-Range")) {
-      range_applies = trim(*if_range) == etag || trim(*if_range) == last_modified;
+      range_applies = detail::trim_ows(*if_range) == etag || detail::trim_ows(*if_range) == last_modified;
     }
     bool unsatisfiable = false;
     auto range = range_applies ? parse_range(*range_header, size, unsatisfiable) : std::nullopt;

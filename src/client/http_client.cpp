@@ -1,3 +1,4 @@
+#include "vial/http/status.hpp"
 #include "vial/client/http_client.hpp"
 
 #include <algorithm>
@@ -56,10 +57,6 @@ std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) +
 bool idempotent(method m) {
   return m == method::get || m == method::head || m == method::put || m == method::delete_ ||
          m == method::options || m == method::trace;
-}
-
-bool is_redirect(int status) {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
 /// What one request/response exchange on a connection ended with.

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "text.hpp"
 #include "vial/client/error.hpp"
 
 namespace vial::detail {
@@ -12,12 +13,6 @@ namespace {
 [[noreturn]] void invalid(std::string_view url, std::string_view why) {
   throw client_error(client_errc::invalid_url,
                      "invalid URL '" + std::string(url) + "': " + std::string(why));
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace
@@ -34,7 +29,7 @@ target_url parse_target_url(std::string_view url) {
   target_url out;
   auto colon = url.find("://");
   if (colon == std::string_view::npos) invalid(url, "missing scheme (http:// or https://)");
-  const std::string scheme = lower(url.substr(0, colon));
+  const std::string scheme = detail::ascii_lower(url.substr(0, colon));
   if (scheme == "https") {
     out.tls = true;
   } else if (scheme != "http") {
@@ -65,7 +60,7 @@ target_url parse_target_url(std::string_view url) {
     port = authority.substr(c + 1);
   }
   if (host.empty()) invalid(url, "missing host");
-  out.host = lower(host);
+  out.host = detail::ascii_lower(host);
   out.port = out.tls ? 443 : 80;
   if (!port.empty()) {
     unsigned value = 0;

@@ -1,3 +1,4 @@
+#include "text.hpp"
 #include "vial/http/cookies.hpp"
 
 #include <array>
@@ -11,25 +12,11 @@ namespace vial {
 
 namespace {
 
-constexpr std::string_view whitespace = " \t";
-
-std::string_view trim(std::string_view s) noexcept {
-  auto first = s.find_first_not_of(whitespace);
-  if (first == std::string_view::npos) return {};
-  auto last = s.find_last_not_of(whitespace);
-  return s.substr(first, last - first + 1);
-}
-
-// RFC 9110 tchar.
-bool is_token_char(char c) noexcept {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!is_token_char(c)) return false;
+    if (!detail::is_token_char(c)) return false;
   }
   return true;
 }
@@ -94,12 +81,12 @@ multi_dict parse_cookie_header(std::string_view header) {
   multi_dict out;
   while (!header.empty()) {
     auto semi = header.find(';');
-    std::string_view pair = trim(header.substr(0, semi));
+    std::string_view pair = detail::trim_ows(header.substr(0, semi));
     header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
     auto eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string_view name = trim(pair.substr(0, eq));
-    std::string_view value = trim(pair.substr(eq + 1));
+    std::string_view name = detail::trim_ows(pair.substr(0, eq));
+    std::string_view value = detail::trim_ows(pair.substr(eq + 1));
     if (name.empty()) continue;
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);

@@ -4,21 +4,14 @@
 
 #include "vial/http/error.hpp"
 #include "vial/http/url.hpp"
+#include "http/bad_request.hpp"
+#include "text.hpp"
 
 namespace vial {
 
 namespace {
 
 constexpr std::string_view crlf = "\r\n";
-
-std::string_view trim(std::string_view s) noexcept {
-  auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  auto last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
-}
-
-[[noreturn]] void bad_request(std::string message) { throw http_error(400, std::move(message)); }
 
 [[noreturn]] void too_large(std::string message) { throw http_error(413, std::move(message)); }
 
@@ -40,14 +33,14 @@ struct header_value {
 std::optional<header_value> parse_header_value(std::string_view s) {
   header_value out;
   auto semi = s.find(';');
-  out.type = trim(s.substr(0, semi));
+  out.type = detail::trim_ows(s.substr(0, semi));
   std::size_t i = semi == std::string_view::npos ? s.size() : semi + 1;
   while (i < s.size()) {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == ';')) ++i;
     if (i >= s.size()) break;
     auto eq = s.find('=', i);
     if (eq == std::string_view::npos) return std::nullopt;
-    std::string name(trim(s.substr(i, eq - i)));
+    std::string name(detail::trim_ows(s.substr(i, eq - i)));
     i = eq + 1;
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
     std::string value;
@@ -70,7 +63,7 @@ std::optional<header_value> parse_header_value(std::string_view s) {
     } else {
       auto end = s.find(';', i);
       if (end == std::string_view::npos) end = s.size();
-      value = std::string(trim(s.substr(i, end - i)));
+      value = std::string(detail::trim_ows(s.substr(i, end - i)));
       i = end;
     }
     if (name.empty()) return std::nullopt;
@@ -90,7 +83,7 @@ bool is_boundary_char(char c) noexcept {
 std::size_t after_delimiter(std::string_view body, std::size_t pos) {
   if (body.substr(pos, 2) == "--") return std::string_view::npos;
   while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) ++pos;
-  if (body.substr(pos, 2) != crlf) bad_request("malformed multipart boundary line");
+  if (body.substr(pos, 2) != crlf) detail::bad_request("malformed multipart boundary line");
   return pos + 2;
 }
 
@@ -112,15 +105,15 @@ part_headers parse_part_headers(std::string_view block) {
     if (!line.empty() && (line.front() == ' ' || line.front() == '\t') && last_value) {
       // Obsolete line folding: the line continues the previous header's value.
       *last_value += ' ';
-      *last_value += trim(line);
+      *last_value += detail::trim_ows(line);
       continue;
     }
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
-      bad_request("malformed header line in multipart part");
+      detail::bad_request("malformed header line in multipart part");
     }
     std::string_view name = line.substr(0, colon);
-    std::string value(trim(line.substr(colon + 1)));
+    std::string value(detail::trim_ows(line.substr(colon + 1)));
     if (iequals(name, "Content-Disposition")) {
       disposition = std::move(value);
       last_value = &*disposition;
@@ -131,23 +124,23 @@ part_headers parse_part_headers(std::string_view block) {
       last_value = nullptr;
     }
   }
-  if (!disposition) bad_request("multipart part has no Content-Disposition header");
+  if (!disposition) detail::bad_request("multipart part has no Content-Disposition header");
   auto parsed = parse_header_value(*disposition);
-  if (!parsed) bad_request("malformed Content-Disposition in multipart part");
+  if (!parsed) detail::bad_request("malformed Content-Disposition in multipart part");
   if (!iequals(parsed->type, "form-data")) {
     // Quoted back as sent unless that would put invalid UTF-8 into the description, which may
     // be answered as JSON.
     const std::string type = is_valid_utf8(parsed->type) ? std::string(parsed->type)
                                                          : percent_encode(parsed->type, " /;=");
-    bad_request("multipart part has Content-Disposition '" + type + "', expected form-data");
+    detail::bad_request("multipart part has Content-Disposition '" + type + "', expected form-data");
   }
   const std::string* name = parsed->param("name");
-  if (!name) bad_request("multipart part has no Content-Disposition name");
-  if (!is_valid_utf8(*name)) bad_request("multipart part name is not valid UTF-8");
+  if (!name) detail::bad_request("multipart part has no Content-Disposition name");
+  if (!is_valid_utf8(*name)) detail::bad_request("multipart part name is not valid UTF-8");
   out.name = *name;
   if (const std::string* filename = parsed->param("filename")) {
     if (!is_valid_utf8(*filename)) {
-      bad_request("multipart file name of field '" + out.name + "' is not valid UTF-8");
+      detail::bad_request("multipart file name of field '" + out.name + "' is not valid UTF-8");
     }
     out.filename = *filename;
   }
@@ -172,7 +165,7 @@ std::string multipart_boundary(std::string_view content_type) {
 
 multipart_data parse_multipart(std::string_view body, std::string_view boundary,
                                const multipart_limits& limits) {
-  if (boundary.empty()) bad_request("multipart body has no boundary");
+  if (boundary.empty()) detail::bad_request("multipart body has no boundary");
   const std::string delimiter = "--" + std::string(boundary);
   const std::string inner_delimiter = "\r\n" + delimiter;
 
@@ -182,7 +175,7 @@ multipart_data parse_multipart(std::string_view body, std::string_view boundary,
     pos = delimiter.size();
   } else {
     pos = body.find(inner_delimiter);
-    if (pos == std::string_view::npos) bad_request("multipart body does not contain the boundary");
+    if (pos == std::string_view::npos) detail::bad_request("multipart body does not contain the boundary");
     pos += inner_delimiter.size();
   }
 
@@ -193,7 +186,7 @@ multipart_data parse_multipart(std::string_view body, std::string_view boundary,
       too_large("multipart body has more than " + std::to_string(limits.max_parts) + " parts");
     }
     auto end = body.find(inner_delimiter, start);
-    if (end == std::string_view::npos) bad_request("multipart body has no closing boundary");
+    if (end == std::string_view::npos) detail::bad_request("multipart body has no closing boundary");
     std::string_view part = body.substr(start, end - start);
 
     std::string_view header_block;
@@ -202,7 +195,7 @@ multipart_data parse_multipart(std::string_view body, std::string_view boundary,
       content = part.substr(2);
     } else {
       auto blank = part.find("\r\n\r\n");
-      if (blank == std::string_view::npos) bad_request("multipart part headers are not terminated");
+      if (blank == std::string_view::npos) detail::bad_request("multipart part headers are not terminated");
       header_block = part.substr(0, blank);
       content = part.substr(blank + 4);
     }
@@ -221,7 +214,7 @@ multipart_data parse_multipart(std::string_view body, std::string_view boundary,
                   std::to_string(limits.max_field_bytes) + " bytes");
       }
       if (!is_valid_utf8(content)) {
-        bad_request("multipart field '" + h.name + "' is not valid UTF-8");
+        detail::bad_request("multipart field '" + h.name + "' is not valid UTF-8");
       }
       out.fields.add(std::move(h.name), std::string(content));
     }

@@ -1,15 +1,9 @@
 #include "vial/http/path_params.hpp"
+#include "text.hpp"
 
 namespace vial {
 
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool is_dash_position(std::size_t i) noexcept { return i == 8 || i == 13 || i == 18 || i == 23; }
 
@@ -25,8 +19,8 @@ std::optional<uuid> uuid::parse(std::string_view text) noexcept {
       ++i;
       continue;
     }
-    int hi = hex_value(text[i]);
-    int lo = hex_value(text[i + 1]);
+    int hi = detail::hex_value(text[i]);
+    int lo = detail::hex_value(text[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.bytes[byte++] = static_cast<std::uint8_t>(hi * 16 + lo);
     i += 2;

@@ -7,29 +7,14 @@
 #include "vial/http/cookies.hpp"
 #include "vial/http/error.hpp"
 #include "vial/http/url.hpp"
+#include "http/bad_request.hpp"
+#include "text.hpp"
 
 namespace vial {
 
 namespace {
 
-[[noreturn]] void bad_request(std::string message) { throw http_error(400, std::move(message)); }
-
-[[noreturn]] void bad_target() { bad_request("malformed request target"); }
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  auto last = s.find_last_not_of(" \t");
-  return s.substr(first, last - first + 1);
-}
+[[noreturn]] void bad_target() { detail::bad_request("malformed request target"); }
 
 // Bytes that can never appear in a request-target: controls, space, DEL, and '#' (a fragment
 // is never sent). Raw bytes >= 0x80 are tolerated, as most servers do; they are checked as
@@ -120,9 +105,9 @@ request::request(std::string_view method, std::string_view target, vial::headers
       query_string_ = std::string(origin.substr(question + 1));
 
     auto decoded = percent_decode(raw_path);
-    if (!decoded) bad_request("malformed percent-encoding in path");
-    if (!is_valid_utf8(*decoded)) bad_request("invalid UTF-8 in path");
-    if (decoded->find('\0') != std::string::npos) bad_request("NUL byte in path");
+    if (!decoded) detail::bad_request("malformed percent-encoding in path");
+    if (!is_valid_utf8(*decoded)) detail::bad_request("invalid UTF-8 in path");
+    if (decoded->find('\0') != std::string::npos) detail::bad_request("NUL byte in path");
     path_ = decoded->empty() ? std::string("/") : std::move(*decoded);
     args_ = parse_query(query_string_);
   }
@@ -133,7 +118,7 @@ request::request(std::string_view method, std::string_view target, vial::headers
   }
 
   if (auto content_type = headers_.get("Content-Type")) {
-    mimetype_ = to_lower(trim(content_type->substr(0, content_type->find(';'))));
+    mimetype_ = detail::ascii_lower(detail::trim_ows(content_type->substr(0, content_type->find(';'))));
   }
 }
 
@@ -143,9 +128,9 @@ const nlohmann::json& request::json() const {
     std::string got = mimetype_.empty() ? std::string("none") : "'" + printable(mimetype_) + "'";
     throw http_error(415, "expected Content-Type application/json, got " + got);
   }
-  if (body_.empty()) bad_request("request body is empty; expected JSON");
+  if (body_.empty()) detail::bad_request("request body is empty; expected JSON");
   if (json_depth(body_, max_json_depth) > max_json_depth) {
-    bad_request("invalid JSON body: nested deeper than " + std::to_string(max_json_depth) +
+    detail::bad_request("invalid JSON body: nested deeper than " + std::to_string(max_json_depth) +
                 " levels");
   }
   try {
@@ -158,7 +143,7 @@ const nlohmann::json& request::json() const {
     if (auto close = what.find("] "); what.starts_with("[json.exception") && close != what.npos) {
       what.remove_prefix(close + 2);
     }
-    bad_request(printable("invalid JSON body: " + std::string(what)));
+    detail::bad_request(printable("invalid JSON body: " + std::string(what)));
   }
   return *json_;
 }
@@ -171,7 +156,7 @@ void request::parse_form() const {
   } else if (mimetype_ == "multipart/form-data") {
     std::string boundary = multipart_boundary(headers_.get_or("Content-Type", {}));
     if (boundary.empty())
-      bad_request("multipart/form-data request has no valid boundary parameter");
+      detail::bad_request("multipart/form-data request has no valid boundary parameter");
     multipart_data data = parse_multipart(body_, boundary, form_limits_);
     *fields = std::move(data.fields);
     *files = std::move(data.files);

@@ -2,15 +2,11 @@
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include "text.hpp"
 
 namespace vial {
 
 namespace {
-
-bool is_token_char(char c) noexcept {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 bool has_line_break_or_nul(std::string_view s) noexcept {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
@@ -18,7 +14,7 @@ bool has_line_break_or_nul(std::string_view s) noexcept {
 
 void check_header(std::string_view name, std::string_view value) {
   bool name_ok = !name.empty();
-  for (char c : name) name_ok = name_ok && is_token_char(c);
+  for (char c : name) name_ok = name_ok && detail::is_token_char(c);
   if (!name_ok) {
     // Escape the name so the message itself carries no raw CR/LF.
     std::string shown;

@@ -2,17 +2,11 @@
 
 #include "urlencoded.hpp"
 #include "vial/http/error.hpp"
+#include "text.hpp"
 
 namespace vial {
 
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool is_unreserved(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -41,8 +35,8 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_as_spac
     char c = in[i];
     if (c == '%') {
       if (in.size() - i < 3) return std::nullopt;
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
+      int hi = detail::hex_value(in[i + 1]);
+      int lo = detail::hex_value(in[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;

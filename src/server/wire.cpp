@@ -3,6 +3,7 @@
 #include <charconv>
 #include <ctime>
 
+#include "text.hpp"
 #include "vial/http/headers.hpp"
 #include "vial/http/response.hpp"
 #include "vial/http/status.hpp"
@@ -20,12 +21,6 @@ void append_number(std::string& out, std::size_t n) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
   (void)ec;
   out.append(buf, end);
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // Fields the server frames itself; a handler's copies would contradict the framing.
@@ -150,9 +145,9 @@ coding_check check_transfer_codings(const std::vector<std::string_view>& fields)
   for (auto field : fields) {
     while (!field.empty()) {
       auto comma = field.find(',');
-      auto item = trim(field.substr(0, comma));
+      auto item = detail::trim_ows(field.substr(0, comma));
       field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
-      if (auto semi = item.find(';'); semi != std::string_view::npos) item = trim(item.substr(0, semi));
+      if (auto semi = item.find(';'); semi != std::string_view::npos) item = detail::trim_ows(item.substr(0, semi));
       if (!item.empty()) codings.push_back(item);
     }
   }

@@ -53,4 +53,9 @@ std::string_view reason_phrase(int code) noexcept;
 /// The status as an int, for APIs that take codes.
 constexpr int to_int(status s) noexcept { return static_cast<int>(s); }
 
+/// True for the redirects a client follows to `Location` (301, 302, 303, 307, 308).
+constexpr bool is_redirect(int code) noexcept {
+  return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+}
+
 }  // namespace vial
