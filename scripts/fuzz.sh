@@ -15,7 +15,8 @@
 #   --build          build, do not run
 # Anything after `--` is passed to libFuzzer (e.g. -- -only_ascii=1 -max_len=2048).
 #
-# Inputs: the seeds in tests/fuzz/corpus/<target>/ and the regression inputs in
+# Inputs: tests/fuzz/<target>.dict when there is one (tokens libFuzzer splices in), the seeds
+# in tests/fuzz/corpus/<target>/ and the regression inputs in
 # tests/fuzz/regressions/<target>/ are read, never written. What a run finds goes to the scratch
 # corpus build-fuzz/corpus/<target>/, kept between runs (build dirs are gitignored): a long run
 # resumes where the last one stopped. Logs are in build-fuzz/logs/<target>/.
@@ -96,6 +97,7 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len"
         -print_final_stats=1 -artifact_prefix="$crashes/" "${extra[@]}"
         "$scratch" "$root/tests/fuzz/corpus/$t" "$root/tests/fuzz/regressions/$t")
+  [ -f "tests/fuzz/$t.dict" ] && args=(-dict="$root/tests/fuzz/$t.dict" "${args[@]}")
   status=0
   if [ "$jobs" -gt 1 ]; then
     (cd "$logs" && "$bin" -jobs="$jobs" -workers="$jobs" "${args[@]}" >"$logs/main.log" 2>&1) || status=$?

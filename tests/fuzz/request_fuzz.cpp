@@ -14,6 +14,8 @@
 // - dispatch never throws, answers a status in 100..599, and a 500 only for the one route that
 //   fails on purpose; nothing is logged at error level otherwise;
 // - the response head serializes with valid header fields; a JSON response body parses;
+// - redirects stay on the site, CORS allows only the configured origin, a session cookie
+//   written decodes with the key;
 // - a request reaching the app respects the server's checks: one Host in HTTP/1.1, never both
 //   Transfer-Encoding and Content-Length, a body within the route's limit;
 // - the static folder never serves anything from outside it.
@@ -284,6 +286,22 @@ void check_response(const vial::request& req, const vial::response& res) {
     check(is_token(name), "response header name is not a token", name);
     check(value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos,
           "response header value holds CR, LF or NUL", name);
+  }
+  if (auto location = res.headers().get("Location")) {
+    // Only local redirects here: "//host" or "/\\host" would send a browser elsewhere.
+    check(location->starts_with("/") && !location->starts_with("//") &&
+              !location->starts_with("/\\"),
+          "redirect leaves the site", *location);
+  }
+  if (auto allowed = res.headers().get("Access-Control-Allow-Origin")) {
+    check(*allowed == "https://app.example" && req.header("Origin") == *allowed,
+          "CORS allows an origin that is not configured", *allowed);
+  }
+  for (auto cookie : res.headers().get_all("Set-Cookie")) {
+    if (!cookie.starts_with("session=") || cookie.starts_with("session=;")) continue;
+    auto value = cookie.substr(8, cookie.find(';') - 8);
+    auto data = vial::decode_session_cookie(value, secret_key, std::chrono::hours(1));
+    check(data && data->is_object(), "the session cookie written does not decode", cookie);
   }
   std::string head;
   vial::server_detail::serialize_head(head, res, res.body().size(),
