@@ -100,22 +100,26 @@ for t in "${targets[@]}"; do
   [ -f "tests/fuzz/$t.dict" ] && args=(-dict="$root/tests/fuzz/$t.dict" "${args[@]}")
   status=0
   if [ "$jobs" -gt 1 ]; then
-    (cd "$logs" && "$bin" -jobs="$jobs" -workers="$jobs" "${args[@]}" >"$logs/main.log" 2>&1) || status=$?
+    # Each job logs to fuzz-<n>.log in the current directory.
+    (cd "$logs" && "$bin" -jobs="$jobs" -workers="$jobs" "${args[@]}" >"$logs/main.log" 2>&1) ||
+      status=$?
     cat "$logs"/fuzz-*.log >>"$logs/main.log" 2>/dev/null || true
   else
     "$bin" "${args[@]}" >"$logs/main.log" 2>&1 || status=$?
   fi
   log="$logs/main.log"
-  new=$(comm -13 <(echo "$before") <(ls "$crashes" | sort) | grep -E '^(crash|leak|timeout|oom)-' || true)
+  new=$(comm -13 <(echo "$before") <(ls "$crashes" | sort) |
+        grep -E '^(crash|leak|timeout|oom)-' || true)
   if [ "$status" -ne 0 ] || [ -n "$new" ]; then
     failed+=("$t")
     echo "!! $t failed (exit $status); last lines of $log:"
-    grep -E "ERROR|SUMMARY|runtime error|invariant|Test unit written" "$log" | tail -n 12 || tail -n 30 "$log"
+    grep -aE "ERROR|SUMMARY|runtime error|invariant|Assertion|Test unit written" "$log" |
+      tail -n 12 || tail -n 30 "$log"
     for f in $new; do echo "!! crashing input: $crashes/$f"; done
   fi
-  execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
-  speed=$(grep -h 'stat::average_exec_per_sec' "$log" | awk '{s+=$2} END {print s+0}')
-  last=$(grep -hE '^#[0-9]+' "$log" | tail -n 1)
+  execs=$(grep -ah 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
+  speed=$(grep -ah 'stat::average_exec_per_sec' "$log" | awk '{s+=$2} END {print s+0}')
+  last=$(grep -ahE '^#[0-9]+' "$log" | tail -n 1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' <<<"$last")

@@ -1,13 +1,12 @@
 #include "request_reader.hpp"
 
-#include <optional>
-#include <utility>
-#include <vector>
-
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "vial/app/app.hpp"
 #include "vial/http/error.hpp"

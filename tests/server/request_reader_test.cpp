@@ -71,10 +71,10 @@ TEST_CASE("request_reader completes a chunked body whose last chunk arrives byte
   // Beast 1.81 asserted (aborting builds with assertions) when "0\r\n" came alone and one more
   // byte followed.
   fixture f;
-  auto state = feed_pieces(f.reader,
-                           {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
-                            "0\r\n", "\r", "\n"},
-                           f.buffer);
+  auto state = feed_pieces(
+      f.reader,
+      {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "0\r\n", "\r", "\n"},
+      f.buffer);
   REQUIRE(state == read_state::complete);
   CHECK(f.reader.take_request().body().empty());
 
@@ -93,11 +93,11 @@ TEST_CASE("request_reader applies a route's body limit to the path the route see
   auto target = GENERATE("/upload", "/uploa%64", "/%75pload?x=1", "http://example.com/upload");
   CAPTURE(target);
   fixture f;
-  auto state = feed_pieces(f.reader,
-                           {std::string("PUT ") + target +
-                            " HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n" +
-                            std::string(20, 'u')},
-                           f.buffer);
+  auto state =
+      feed_pieces(f.reader,
+                  {std::string("PUT ") + target +
+                   " HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n" + std::string(20, 'u')},
+                  f.buffer);
   CHECK(state == read_state::failed);
   CHECK(f.reader.status() == 413);
 }
@@ -107,10 +107,11 @@ TEST_CASE("request_reader keeps chunked trailer fields out of the request's head
   // The Host, Content-Type and Cookie checked or read from the header must be the ones the app
   // sees: a trailer may not add to them (RFC 9110 6.5.1).
   fixture f;
-  auto state = feed_pieces(f.reader,
-                           {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                            "3\r\nabc\r\n0\r\nHost: evil\r\nCookie: admin=1\r\nX-Checksum: 7\r\n\r\n"},
-                           f.buffer);
+  auto state =
+      feed_pieces(f.reader,
+                  {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "3\r\nabc\r\n0\r\nHost: evil\r\nCookie: admin=1\r\nX-Checksum: 7\r\n\r\n"},
+                  f.buffer);
   REQUIRE(state == read_state::complete);
   auto req = f.reader.take_request();
   CHECK(req.body() == "abc");
