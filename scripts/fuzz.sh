@@ -15,7 +15,8 @@
 #   --build          build, do not run
 # Anything after `--` is passed to libFuzzer (e.g. -- -only_ascii=1 -max_len=2048).
 #
-# Inputs: the seeds in tests/fuzz/corpus/<target>/ and the regression inputs in
+# Inputs: tests/fuzz/<target>.dict when there is one (tokens libFuzzer splices in), the seeds
+# in tests/fuzz/corpus/<target>/ and the regression inputs in
 # tests/fuzz/regressions/<target>/ are read, never written. What a run finds goes to the scratch
 # corpus build-fuzz/corpus/<target>/, kept between runs (build dirs are gitignored): a long run
 # resumes where the last one stopped. Logs are in build-fuzz/logs/<target>/.
@@ -96,24 +97,29 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len"
         -print_final_stats=1 -artifact_prefix="$crashes/" "${extra[@]}"
         "$scratch" "$root/tests/fuzz/corpus/$t" "$root/tests/fuzz/regressions/$t")
+  [ -f "tests/fuzz/$t.dict" ] && args=(-dict="$root/tests/fuzz/$t.dict" "${args[@]}")
   status=0
   if [ "$jobs" -gt 1 ]; then
-    (cd "$logs" && "$bin" -jobs="$jobs" -workers="$jobs" "${args[@]}" >"$logs/main.log" 2>&1) || status=$?
+    # Each job logs to fuzz-<n>.log in the current directory.
+    (cd "$logs" && "$bin" -jobs="$jobs" -workers="$jobs" "${args[@]}" >"$logs/main.log" 2>&1) ||
+      status=$?
     cat "$logs"/fuzz-*.log >>"$logs/main.log" 2>/dev/null || true
   else
     "$bin" "${args[@]}" >"$logs/main.log" 2>&1 || status=$?
   fi
   log="$logs/main.log"
-  new=$(comm -13 <(echo "$before") <(ls "$crashes" | sort) | grep -E '^(crash|leak|timeout|oom)-' || true)
+  new=$(comm -13 <(echo "$before") <(ls "$crashes" | sort) |
+        grep -E '^(crash|leak|timeout|oom)-' || true)
   if [ "$status" -ne 0 ] || [ -n "$new" ]; then
     failed+=("$t")
     echo "!! $t failed (exit $status); last lines of $log:"
-    grep -E "ERROR|SUMMARY|runtime error|invariant|Test unit written" "$log" | tail -n 12 || tail -n 30 "$log"
+    grep -aE "ERROR|SUMMARY|runtime error|invariant|Assertion|Test unit written" "$log" |
+      tail -n 12 || tail -n 30 "$log"
     for f in $new; do echo "!! crashing input: $crashes/$f"; done
   fi
-  execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
-  speed=$(grep -h 'stat::average_exec_per_sec' "$log" | awk '{s+=$2} END {print s+0}')
-  last=$(grep -hE '^#[0-9]+' "$log" | tail -n 1)
+  execs=$(grep -ah 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
+  speed=$(grep -ah 'stat::average_exec_per_sec' "$log" | awk '{s+=$2} END {print s+0}')
+  last=$(grep -ahE '^#[0-9]+' "$log" | tail -n 1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' <<<"$last")

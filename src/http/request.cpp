@@ -122,6 +122,13 @@ request::request(std::string_view method, std::string_view target, vial::headers
   }
 }
 
+void request::set_body(std::string body) {
+  body_ = std::move(body);
+  json_.reset();
+  form_.reset();
+  files_.reset();
+}
+
 const nlohmann::json& request::json() const {
   if (json_) return *json_;
   if (!is_json_mimetype(mimetype_)) {

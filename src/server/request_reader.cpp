@@ -1,13 +1,12 @@
 #include "request_reader.hpp"
 
-#include <optional>
-#include <utility>
-#include <vector>
-
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "vial/app/app.hpp"
 #include "vial/http/error.hpp"
@@ -27,10 +26,6 @@ int status_for(const error_code& ec) {
   if (ec == http::error::body_limit) return 413;
   if (ec == http::error::bad_version) return 505;
   return 400;
-}
-
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
 }
 
 }  // namespace
@@ -54,6 +49,7 @@ struct request_reader::impl {
   bool header_checked = false;
   bool request_line_seen = false;
   int status = 0;
+  int refused = 0;  // the status for a request-target the request could not be built from
   std::string method;
   std::string target;
   bool expects_continue = false;
@@ -95,8 +91,24 @@ bool request_reader::impl::check_header() {
       return false;
     }
   }
+  keep_alive = h.keep_alive();
+  http10 = h.version() == 10;
+  is_head = h.method() == http::verb::head;
+  // The request is built from the header section alone: trailer fields, which Beast adds to
+  // the same message, never reach it (RFC 9110 6.5.1), and the route's body limit is looked up
+  // with the path the router will see (decoded, absolute-form stripped), not the raw target.
+  vial::headers fields;
+  for (const auto& f : h) fields.add(f.name_string(), f.value());
+  try {
+    request.emplace(method, target, std::move(fields));
+    request->set_version(static_cast<int>(h.version()));
+  } catch (const http_error& e) {
+    refused = e.status();  // answered once the body has been read, keeping the connection
+  }
   std::size_t limit = options.max_body_bytes;
-  if (auto route = app.body_limit(method, path_of(target))) limit = *route;
+  if (request) {
+    if (auto route = app.body_limit(method, request->path())) limit = *route;
+  }
   if (auto length = parser->content_length(); length && *length > limit) {
     status = 413;  // without reading the body
     return false;
@@ -108,20 +120,13 @@ bool request_reader::impl::check_header() {
 }
 
 read_state request_reader::impl::finish() {
-  auto msg = parser->release();
+  auto body = std::move(parser->get().body());
   parser.reset();
-  keep_alive = msg.keep_alive();
-  http10 = msg.version() == 10;
-  is_head = msg.method() == http::verb::head;
-  vial::headers fields;
-  for (const auto& f : msg) fields.add(f.name_string(), f.value());
-  try {
-    request.emplace(method, target, std::move(fields), std::move(msg.body()));
-  } catch (const http_error& e) {
-    status = e.status();
+  if (refused != 0) {
+    status = refused;
     return read_state::refused;
   }
-  request->set_version(static_cast<int>(msg.version()));
+  request->set_body(std::move(body));
   return read_state::complete;
 }
 
@@ -139,6 +144,7 @@ void request_reader::reset() {
   s.header_checked = false;
   s.request_line_seen = false;
   s.status = 0;
+  s.refused = 0;
   s.method.clear();
   s.target.clear();
   s.expects_continue = false;

@@ -33,8 +33,9 @@ struct read_step {
 
 /// Turns the bytes of a connection into requests, one at a time: Beast's parser with the
 /// server's limits, plus the checks Beast leaves to the server (request-target length, Host,
-/// Transfer-Encoding and Content-Length framing, the per-route body limit). It does no I/O, so
-/// the connection and the request fuzz target run the same code.
+/// Transfer-Encoding and Content-Length framing, the per-route body limit). The request is
+/// built from the header section alone, so chunked trailer fields never reach it. It does no
+/// I/O, so the connection and the request fuzz target run the same code.
 /// Distinct objects: safe. Shared objects: unsafe.
 class request_reader {
  public:
@@ -58,8 +59,8 @@ class request_reader {
   const std::string& target() const noexcept;
   /// After `body`: an HTTP/1.1 client that sent `Expect: 100-continue`.
   bool expects_continue() const noexcept;
-  /// After `complete` or `refused`: whether the message allows another one on the connection,
-  /// whether it was HTTP/1.0, whether it was HEAD.
+  /// After `body`, `complete` or `refused`: whether the message allows another one on the
+  /// connection, whether it was HTTP/1.0, whether it was HEAD.
   bool keep_alive() const noexcept;
   bool http10() const noexcept;
   bool is_head() const noexcept;

@@ -62,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   vial::request req("GET", "/", {{"Cookie", std::string(input)}, {"Cookie", "extra=1"}});
   check(req.cookies().size() == cookies.size() + 1, "request cookies differ from the parsed ones");
   auto it = req.cookies().begin();
-  for (const auto& item : cookies) check(*it++ == item, "request cookies differ from the parsed ones");
+  for (const auto& item : cookies)
+    check(*it++ == item, "request cookies differ from the parsed ones");
 
   if (auto date = vial::parse_http_date(input)) {
     auto again = vial::parse_http_date(vial::format_http_date(*date));

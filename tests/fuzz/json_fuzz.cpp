@@ -44,8 +44,8 @@ std::size_t depth_of(const json& root) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string body(reinterpret_cast<const char*>(data), size);
   vial::request plain("POST", "/api", {{"Content-Type", "application/json"}}, body);
-  vial::request vendor("POST", "/api", {{"Content-Type", "Application/Problem+JSON; charset=utf-8"}},
-                       body);
+  vial::request vendor("POST", "/api",
+                       {{"Content-Type", "Application/Problem+JSON; charset=utf-8"}}, body);
 
   const json* value = nullptr;
   std::string error;
@@ -67,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!value) return 0;
 
-  check(depth_of(*value) <= vial::request::max_json_depth, "json() accepted a body nested too deep");
+  check(depth_of(*value) <= vial::request::max_json_depth,
+        "json() accepted a body nested too deep");
   std::string dumped;
   try {
     dumped = value->dump();

@@ -23,7 +23,8 @@ namespace {
 
 using vial::fuzz::check;
 
-constexpr vial::multipart_limits limits{.max_parts = 16, .max_part_bytes = 512, .max_field_bytes = 256};
+constexpr vial::multipart_limits limits{
+    .max_parts = 16, .max_part_bytes = 512, .max_field_bytes = 256};
 
 bool is_boundary_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -99,7 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           e.description());
   }
   if (parsed) {
-    check(parts.fields.size() + parts.files.size() <= limits.max_parts, "more parts than the limit");
+    check(parts.fields.size() + parts.files.size() <= limits.max_parts,
+          "more parts than the limit");
     for (const auto& [name, value] : parts.fields) {
       check(vial::is_valid_utf8(name) && vial::is_valid_utf8(value), "field is not valid UTF-8");
       check(value.size() <= limits.max_field_bytes, "field larger than the limit");
@@ -128,7 +130,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& files = req.files();
     if (req.mimetype() == "multipart/form-data") {
       check(parsed, "form() accepts a body parse_multipart rejects");
-      check(same_parts(parts, vial::multipart_data{fields, files}), "form() differs from parse_multipart");
+      check(same_parts(parts, vial::multipart_data{fields, files}),
+            "form() differs from parse_multipart");
     }
   } catch (const vial::http_error& e) {
     check(e.status() == 400 || e.status() == 413, "form() failed with another status");

@@ -66,8 +66,7 @@ void try_get_as(const vial::multi_dict& d, std::string_view key) {
     (void)d.get_as<T>(key);
   } catch (const vial::http_error& e) {
     check(e.status() == 400, "get_as failed with a status other than 400");
-    check(vial::is_valid_utf8(e.description()), "get_as error is not valid UTF-8",
-          e.description());
+    check(vial::is_valid_utf8(e.description()), "get_as error is not valid UTF-8", e.description());
   }
 }
 

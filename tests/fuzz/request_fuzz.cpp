@@ -14,11 +14,15 @@
 // - dispatch never throws, answers a status in 100..599, and a 500 only for the one route that
 //   fails on purpose; nothing is logged at error level otherwise;
 // - the response head serializes with valid header fields; a JSON response body parses;
+// - redirects stay on the site, CORS allows only the configured origin, a session cookie
+//   written decodes with the key;
 // - a request reaching the app respects the server's checks: one Host in HTTP/1.1, never both
 //   Transfer-Encoding and Content-Length, a body within the route's limit;
 // - the static folder never serves anything from outside it.
 //
 // With VIAL_FUZZ_VERBOSE set in the environment, each exchange is printed to stderr.
+
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -33,8 +37,6 @@
 #include <system_error>
 #include <vector>
 
-#include <unistd.h>
-
 #include "../../src/server/request_reader.hpp"
 #include "../../src/server/wire.hpp"
 #include "fuzz_check.hpp"
@@ -45,9 +47,9 @@
 namespace {
 
 namespace fs = std::filesystem;
+using vial::json;
 using vial::fuzz::check;
 using vial::fuzz::fail;
-using vial::json;
 
 constexpr std::string_view secret_key = "vial-fuzz-secret-key";
 // The files of the static folder; secret.txt lies next to it.
@@ -112,13 +114,17 @@ void configure(vial::app& app, const static_tree& tree) {
       vial::log_level::warning));
 
   app.get("/", [] { return "index"; });
-  app.get("/users/<int:id>", [](std::int64_t id) { return json{{"id", id}}; },
+  app.get("/users/<int:id>",
+          [](std::int64_t id) {
+            return json{{"id", id}};
+          },
           {.endpoint = "user"});
   app.get("/small/<int:n>", [](std::uint8_t n) { return std::to_string(n); });
   app.get("/price/<float:amount>", [](double amount) { return json{{"amount", amount}}; });
   app.get("/files/<path:name>", [](std::string_view name) { return std::string(name); });
-  app.get("/files/<path:name>/edit",
-          [](const vial::request& req, std::string name) { return name + " " + std::string(req.path()); });
+  app.get("/files/<path:name>/edit", [](const vial::request& req, std::string name) {
+    return name + " " + std::string(req.path());
+  });
   app.get("/objects/<uuid:id>", [](vial::uuid id) { return id.to_string(); });
   app.get("/kind/<any(book, 'film', \"long play\"):kind>/<name>",
           [](std::string kind, std::string name) { return kind + ":" + name; });
@@ -182,9 +188,8 @@ void configure(vial::app& app, const static_tree& tree) {
     co_await std::move(op);
     co_return json{{"n", n}};
   });
-  app.get("/abort/<int:code>", [](int code) -> std::string {
-    vial::abort(400 + code % 100, "aborted on request");
-  });
+  app.get("/abort/<int:code>",
+          [](int code) -> std::string { vial::abort(400 + code % 100, "aborted on request"); });
   app.get("/custom", []() -> std::string { throw custom_error("custom failure"); });
   app.get("/boom", []() -> std::string { throw std::runtime_error("deliberate failure"); });
   app.get("/redirect", [](const vial::request& req) {
@@ -241,9 +246,8 @@ void configure(vial::app& app, const static_tree& tree) {
 
 const vial::app& fuzz_app() {
   static static_tree tree;
-  static vial::app app({.secret_key = std::string(secret_key),
-                        .blocking_threads = 1,
-                        .background_threads = 1});
+  static vial::app app(
+      {.secret_key = std::string(secret_key), .blocking_threads = 1, .background_threads = 1});
   static const bool configured = (configure(app, tree), true);
   (void)configured;
   return app;
@@ -263,7 +267,9 @@ bool is_token(std::string_view s) {
 
 void check_request(const vial::request& req, const vial::server_options& options,
                    const vial::app& app) {
-  if (req.version() == 11) check(req.headers().count("Host") == 1, "HTTP/1.1 request without exactly one Host reached the app");
+  if (req.version() == 11)
+    check(req.headers().count("Host") == 1,
+          "HTTP/1.1 request without exactly one Host reached the app");
   check(!(req.headers().contains("Transfer-Encoding") && req.headers().contains("Content-Length")),
         "request with both Transfer-Encoding and Content-Length reached the app");
   std::size_t limit = options.max_body_bytes;
@@ -285,9 +291,24 @@ void check_response(const vial::request& req, const vial::response& res) {
     check(value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos,
           "response header value holds CR, LF or NUL", name);
   }
+  if (auto location = res.headers().get("Location")) {
+    // Only local redirects here: "//host" or "/\\host" would send a browser elsewhere.
+    check(
+        location->starts_with("/") && !location->starts_with("//") && !location->starts_with("/\\"),
+        "redirect leaves the site", *location);
+  }
+  if (auto allowed = res.headers().get("Access-Control-Allow-Origin")) {
+    check(*allowed == "https://app.example" && req.header("Origin") == *allowed,
+          "CORS allows an origin that is not configured", *allowed);
+  }
+  for (auto cookie : res.headers().get_all("Set-Cookie")) {
+    if (!cookie.starts_with("session=") || cookie.starts_with("session=;")) continue;
+    auto value = cookie.substr(8, cookie.find(';') - 8);
+    auto data = vial::decode_session_cookie(value, secret_key, std::chrono::hours(1));
+    check(data && data->is_object(), "the session cookie written does not decode", cookie);
+  }
   std::string head;
-  vial::server_detail::serialize_head(head, res, res.body().size(),
-                                      {.chunked = res.is_stream()});
+  vial::server_detail::serialize_head(head, res, res.body().size(), {.chunked = res.is_stream()});
   check(head.find("\r\n\r\n") == head.size() - 4, "serialized head is not one header section");
 
   std::string body = res.body();
@@ -302,7 +323,8 @@ void check_response(const vial::request& req, const vial::response& res) {
   if (req.path().starts_with("/static/") && status >= 200 && status < 300) {
     // The answer is one of the files in the folder, or a range of one.
     bool inside = false;
-    for (std::string_view content : static_files) inside = inside || content.find(body) != content.npos;
+    for (std::string_view content : static_files)
+      inside = inside || content.find(body) != content.npos;
     check(inside, "static folder served something that is not in it", req.target());
   }
   if (res.content_type() == "application/json" && !body.empty()) {
@@ -327,8 +349,8 @@ struct message_record {
 // bytes at most) when the reader asks, and go on after each message while keep-alive holds.
 template <class NextRead, class OnRequest>
 std::vector<message_record> read_connection(std::string_view input, const vial::app& app,
-                                            const vial::server_options& options,
-                                            NextRead next_read, OnRequest on_request) {
+                                            const vial::server_options& options, NextRead next_read,
+                                            OnRequest on_request) {
   using vial::server_detail::read_state;
   std::vector<message_record> out;
   vial::server_detail::request_reader reader(app, options);
@@ -408,7 +430,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_response(req, res);
     if (verbose) {
       std::fprintf(stderr, "%s %s -> %d %s\n", std::string(req.method_name()).c_str(),
-                   std::string(req.target()).c_str(), res.status(), res.body().substr(0, 80).c_str());
+                   std::string(req.target()).c_str(), res.status(),
+                   res.body().substr(0, 80).c_str());
     }
   };
   auto served = read_connection(input, app, options, server_reads, dispatch);

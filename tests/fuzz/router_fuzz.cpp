@@ -122,8 +122,8 @@ void match_line(const vial::router& r, std::string_view line, std::size_t extra)
       auto target = decoded_path(m.location);
       check(target.size() == path.size() + 1 && target.starts_with(path) && target.back() == '/',
             "redirect is not the path with a slash", m.location);
-      check(r.match(method, target).result == outcome::found, "redirect to a path that does not match",
-            m.location);
+      check(r.match(method, target).result == outcome::found,
+            "redirect to a path that does not match", m.location);
       break;
     }
     case outcome::found: {
@@ -179,7 +179,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view input(reinterpret_cast<const char*>(data), size);
   auto newline = input.find('\n');
   std::string_view pattern = input.substr(0, newline);
-  std::string_view rest = newline == std::string_view::npos ? std::string_view{} : input.substr(newline + 1);
+  std::string_view rest =
+      newline == std::string_view::npos ? std::string_view{} : input.substr(newline + 1);
 
   vial::router r;
   for (const auto& t : table()) r.add(t.pattern, t.methods, std::string(t.endpoint));

@@ -25,9 +25,9 @@
 
 namespace {
 
+using std::chrono::seconds;
 using vial::fuzz::check;
 using vial::fuzz::fail;
-using std::chrono::seconds;
 
 constexpr std::string_view key = "vial-fuzz-secret-key";
 constexpr seconds max_age{3600};
@@ -64,8 +64,8 @@ std::array<unsigned char, 32> hmac(std::string_view k, std::string_view data) {
 
 std::string sign(std::string_view value) {
   auto derived = hmac(key, "vial.session.cookie-signing");
-  auto mac = hmac(std::string_view(reinterpret_cast<const char*>(derived.data()), derived.size()),
-                  value);
+  auto mac =
+      hmac(std::string_view(reinterpret_cast<const char*>(derived.data()), derived.size()), value);
   return std::string(value) + "." + base64url(mac.data(), mac.size());
 }
 

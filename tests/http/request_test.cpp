@@ -304,3 +304,16 @@ TEST_CASE("request setters store dispatch data", "[http][request]") {
   CHECK(std::get<std::int64_t>(r.params()[0].value) == 7);
   CHECK(r.version() == 10);
 }
+
+TEST_CASE("request set_body replaces the body and what was parsed from it", "[http][request]") {
+  auto r = with_body("application/json", "[1]");
+  CHECK(r.json().size() == 1);
+  r.set_body("[1, 2]");
+  CHECK(r.body() == "[1, 2]");
+  CHECK(r.json().size() == 2);
+  vial::request form("POST", "/", {{"Content-Type", "application/x-www-form-urlencoded"}}, "a=1");
+  CHECK(form.form().get("a") == "1");
+  form.set_body("b=2");
+  CHECK_FALSE(form.form().contains("a"));
+  CHECK(form.form().get("b") == "2");
+}

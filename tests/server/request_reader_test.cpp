@@ -71,10 +71,10 @@ TEST_CASE("request_reader completes a chunked body whose last chunk arrives byte
   // Beast 1.81 asserted (aborting builds with assertions) when "0\r\n" came alone and one more
   // byte followed.
   fixture f;
-  auto state = feed_pieces(f.reader,
-                           {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
-                            "0\r\n", "\r", "\n"},
-                           f.buffer);
+  auto state = feed_pieces(
+      f.reader,
+      {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "0\r\n", "\r", "\n"},
+      f.buffer);
   REQUIRE(state == read_state::complete);
   CHECK(f.reader.take_request().body().empty());
 
@@ -85,4 +85,52 @@ TEST_CASE("request_reader completes a chunked body whose last chunk arrives byte
                       g.buffer);
   REQUIRE(state == read_state::complete);
   CHECK(g.reader.take_request().body() == "abc");
+}
+
+TEST_CASE("request_reader applies a route's body limit to the path the route sees",
+          "[server][reader][limits]") {
+  // /upload takes 8 bytes, the server 1024: however the path is spelled, 20 bytes are too many.
+  auto target = GENERATE("/upload", "/uploa%64", "/%75pload?x=1", "http://example.com/upload");
+  CAPTURE(target);
+  fixture f;
+  auto state =
+      feed_pieces(f.reader,
+                  {std::string("PUT ") + target +
+                   " HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n" + std::string(20, 'u')},
+                  f.buffer);
+  CHECK(state == read_state::failed);
+  CHECK(f.reader.status() == 413);
+}
+
+TEST_CASE("request_reader keeps chunked trailer fields out of the request's headers",
+          "[server][reader][hostile]") {
+  // The Host, Content-Type and Cookie checked or read from the header must be the ones the app
+  // sees: a trailer may not add to them (RFC 9110 6.5.1).
+  fixture f;
+  auto state =
+      feed_pieces(f.reader,
+                  {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "3\r\nabc\r\n0\r\nHost: evil\r\nCookie: admin=1\r\nX-Checksum: 7\r\n\r\n"},
+                  f.buffer);
+  REQUIRE(state == read_state::complete);
+  auto req = f.reader.take_request();
+  CHECK(req.body() == "abc");
+  CHECK(req.headers().count("Host") == 1);
+  CHECK(req.header("Host") == std::optional<std::string_view>("x"));
+  CHECK_FALSE(req.headers().contains("Cookie"));
+  CHECK(req.cookies().empty());
+  CHECK_FALSE(req.headers().contains("X-Checksum"));
+}
+
+TEST_CASE("request_reader refuses a bad request-target after reading its body",
+          "[server][reader][hostile]") {
+  fixture f;
+  auto state = feed_pieces(f.reader,
+                           {"POST /a%zz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                            "GET /next HTTP/1.1\r\nHost: x\r\n\r\n"},
+                           f.buffer);
+  CHECK(state == read_state::refused);
+  CHECK(f.reader.status() == 400);
+  CHECK(f.reader.keep_alive());
+  CHECK(f.buffer.starts_with("GET /next"));
 }

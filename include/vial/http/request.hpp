@@ -47,6 +47,9 @@ class request {
   /// Cookies from the Cookie header(s).
   const multi_dict& cookies() const noexcept { return cookies_; }
   const std::string& body() const noexcept { return body_; }
+  /// Replaces the body, dropping JSON and form data parsed from the old one. (The server builds
+  /// the request when its header has arrived and sets the body once it has been read.)
+  void set_body(std::string body);
   /// The media type of the body without parameters, lower-cased ("application/json").
   std::string_view mimetype() const noexcept { return mimetype_; }
   /// HTTP version as major*10+minor (11 for HTTP/1.1).
