@@ -132,8 +132,11 @@ auto to_thread(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
         error = std::current_exception();
       }
       if (st->completed.exchange(true)) return;  // cancelled: the result is discarded
-      boost::asio::post(ex, [st, complete, error, value = std::move(value)]() mutable {
-        complete(st, error, std::move(value));
+      // The exception is moved, not copied, so its last reference is dropped on the caller's
+      // thread after it was read there (ThreadSanitizer cannot see libstdc++'s refcount).
+      boost::asio::post(ex, [st, complete, error = std::move(error),
+                             value = std::move(value)]() mutable {
+        complete(st, std::move(error), std::move(value));
       });
     };
     if (!pool.try_submit(std::move(job))) {
