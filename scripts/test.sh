@@ -14,7 +14,13 @@ fi
 scripts/install-deps.sh --browser   # Chromium for the examples page test
 
 build=build
-[ -n "$sanitize" ] && build="build-$(echo "$sanitize" | tr ',' '-')"
+if [ -n "$sanitize" ]; then
+  build="build-$(echo "$sanitize" | tr ',' '-')"
+  # Any report fails the run, including one from a server an end-to-end test started.
+  export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+fi
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIAL_SANITIZE="$sanitize" "${launcher[@]}"
