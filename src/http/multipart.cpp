@@ -103,8 +103,9 @@ part_headers parse_part_headers(std::string_view block) {
     std::string_view line = block.substr(0, end);
     block = end == std::string_view::npos ? std::string_view{} : block.substr(end + 2);
     if (!line.empty() && (line.front() == ' ' || line.front() == '\t') && last_value) {
-      // Obsolete line folding: the line continues the previous header's value.
-      *last_value += ' ';
+      // Obsolete line folding: the line continues the previous header's value, joined by one
+      // space (none when that value was empty, so it stays trimmed).
+      if (!last_value->empty()) *last_value += ' ';
       *last_value += detail::trim_ows(line);
       continue;
     }

@@ -48,6 +48,7 @@ struct request_reader::impl {
   std::optional<parser_type> parser;
   bool header_checked = false;
   bool request_line_seen = false;
+  std::size_t header_bytes = 0;  // consumed before the header was checked
   int status = 0;
   int refused = 0;  // the status for a request-target the request could not be built from
   std::string method;
@@ -64,6 +65,13 @@ bool request_reader::impl::check_header() {
   const auto& h = parser->get();
   method = std::string(h.method_string());
   target = std::string(h.target());
+  // Beast applies its header limit to the fields alone when the whole header arrives in one
+  // read, and from the start of the header otherwise: count the section here so that the limit
+  // is the same however the bytes were split.
+  if (header_bytes > options.max_header_bytes) {
+    status = 431;
+    return false;
+  }
   if (h.version() != 10 && h.version() != 11) {
     status = 505;
     return false;
@@ -143,6 +151,7 @@ void request_reader::reset() {
   s.parser->eager(false);             // stop after the header: it is checked before the body
   s.header_checked = false;
   s.request_line_seen = false;
+  s.header_bytes = 0;
   s.status = 0;
   s.refused = 0;
   s.method.clear();
@@ -179,6 +188,7 @@ read_step request_reader::feed(std::string_view data) {
     error_code ec;
     auto n = s.parser->put(boost::asio::const_buffer(data.data(), data.size()), ec);
     used += n;
+    if (!s.header_checked) s.header_bytes += n;  // eager is off: the put stops after the header
     data.remove_prefix(n);
     if (n > 0) s.request_line_seen = true;
     if (ec == http::error::need_more) return {read_state::need_more, used};

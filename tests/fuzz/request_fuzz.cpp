@@ -267,9 +267,10 @@ bool is_token(std::string_view s) {
 
 void check_request(const vial::request& req, const vial::server_options& options,
                    const vial::app& app) {
-  if (req.version() == 11)
+  if (req.version() == 11) {
     check(req.headers().count("Host") == 1,
           "HTTP/1.1 request without exactly one Host reached the app");
+  }
   check(!(req.headers().contains("Transfer-Encoding") && req.headers().contains("Content-Length")),
         "request with both Transfer-Encoding and Content-Length reached the app");
   std::size_t limit = options.max_body_bytes;
@@ -323,8 +324,9 @@ void check_response(const vial::request& req, const vial::response& res) {
   if (req.path().starts_with("/static/") && status >= 200 && status < 300) {
     // The answer is one of the files in the folder, or a range of one.
     bool inside = false;
-    for (std::string_view content : static_files)
+    for (std::string_view content : static_files) {
       inside = inside || content.find(body) != content.npos;
+    }
     check(inside, "static folder served something that is not in it", req.target());
   }
   if (res.content_type() == "application/json" && !body.empty()) {

@@ -117,6 +117,23 @@ TEST_CASE("parse_multipart reads quoted names with escaped quotes and case-insen
   CHECK(data.fields.get("plain") == "v");
 }
 
+TEST_CASE("parse_multipart unfolds obsolete line folding into one trimmed value",
+          "[http][multipart]") {
+  std::string body =
+      "--b\r\n"
+      "Content-Disposition: form-data;\r\n"
+      "  name=\"f\"; filename=\"a.txt\"\r\n"
+      "Content-Type:\r\n"
+      "\ttext/plain\r\n"
+      "\r\n"
+      "x\r\n"
+      "--b--\r\n";
+  auto data = vial::parse_multipart(body, "b");
+  REQUIRE(data.files.size() == 1);
+  CHECK(data.files[0].field == "f");
+  CHECK(data.files[0].content_type == "text/plain");  // not " text/plain"
+}
+
 TEST_CASE("parse_multipart gives files without Content-Type application/octet-stream",
           "[http][multipart]") {
   std::string body =

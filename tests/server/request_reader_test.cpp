@@ -134,3 +134,29 @@ TEST_CASE("request_reader refuses a bad request-target after reading its body",
   CHECK(f.reader.keep_alive());
   CHECK(f.buffer.starts_with("GET /next"));
 }
+
+TEST_CASE("request_reader holds the header section to max_header_bytes however it arrives",
+          "[server][reader][limits]") {
+  // 2100 bytes of header, 2048 allowed. Beast alone counted only the fields when the whole
+  // header came in one read, and let it through.
+  const std::string header = "GET /a HTTP/1.1\r\nHost: x\r\nX-Fill: " + std::string(2041, 'f') +
+                             "\r\n\r\n";
+  REQUIRE(header.size() > 2048);
+  const std::string fits = "GET /a HTTP/1.1\r\nHost: x\r\nX-Fill: " + std::string(1990, 'f') +
+                           "\r\n\r\n";
+  REQUIRE(fits.size() <= 2048);
+  for (std::size_t piece : {std::size_t{8192}, std::size_t{7}}) {
+    CAPTURE(piece);
+    for (const auto& [input, expected] : {std::pair{header, read_state::failed},
+                                          std::pair{fits, read_state::complete}}) {
+      fixture f;
+      f.options.max_header_bytes = 2048;
+      std::vector<std::string_view> pieces;
+      for (std::size_t i = 0; i < input.size(); i += piece) {
+        pieces.push_back(std::string_view(input).substr(i, piece));
+      }
+      CHECK(feed_pieces(f.reader, pieces, f.buffer) == expected);
+      if (expected == read_state::failed) CHECK(f.reader.status() == 431);
+    }
+  }
+}
