@@ -47,7 +47,14 @@ connection::connection(server_core& core, socket_type socket)
     remote_.push_back(':');
     remote_.append(std::to_string(ep.port()));
   }
-  core_.add(this);
+}
+
+std::shared_ptr<connection> connection::open(server_core& core, socket_type socket) {
+  auto c = std::make_shared<connection>(core, std::move(socket));
+  // Registered only once make_shared has set up weak_from_this, which a graceful stop reads
+  // from another thread as soon as the connection is in the set.
+  core.add(c.get());
+  return c;
 }
 
 connection::~connection() { core_.remove(this); }

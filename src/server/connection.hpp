@@ -31,7 +31,10 @@ class connection : public std::enable_shared_from_this<connection> {
   using socket_type = boost::asio::ip::tcp::socket;
   using executor_type = socket_type::executor_type;
 
-  connection(server_core& core, socket_type socket);
+  /// A connection registered with `core` (a graceful stop waits for it from here on).
+  static std::shared_ptr<connection> open(server_core& core, socket_type socket);
+
+  connection(server_core& core, socket_type socket);  // unregistered: use open
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

@@ -154,7 +154,7 @@ void server::impl::accept_failed(const error_code& ec) {
 }
 
 void server::impl::adopt(tcp::socket socket) {
-  auto c = std::make_shared<server_detail::connection>(*core, std::move(socket));
+  auto c = server_detail::connection::open(*core, std::move(socket));
   // On the connection's strand, like everything it does: a graceful stop may already be
   // posting to it.
   asio::post(c->executor(), [c] { c->start(); });
