@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <future>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -38,6 +39,7 @@
 #include "target_url.hpp"
 #include "tls.hpp"
 #include "vial/async/error.hpp"
+#include "vial/async/to_thread.hpp"
 #include "vial/http/url.hpp"
 
 namespace vial {
@@ -201,16 +203,36 @@ struct http_client::impl {
         return;
       }
       inflight.insert(call.get());
-      asio::co_spawn(ioc, perform(m, std::move(url), std::move(o)),
+      asio::co_spawn(ioc, settle(m, std::move(url), std::move(o)),
                      asio::bind_cancellation_slot(
                          call->signal.slot(),
-                         [this, call, done = std::move(done)](std::exception_ptr e,
-                                                              client_response r) {
+                         [this, call, done = std::move(done)](std::exception_ptr,
+                                                              outcome result) {
                            inflight.erase(call.get());
-                           done(e, std::move(r));
+                           done(std::move(result.error), std::move(result.response));
                          }));
     });
     return call;
+  }
+
+  struct outcome {
+    std::exception_ptr error;
+    client_response response;
+  };
+
+  /// `perform`, with its exception returned instead of thrown. The error is handed to the
+  /// caller's thread by moves only, so that thread drops the last reference to the exception
+  /// after reading it. Thrown into co_spawn, this thread would keep a copy until after the
+  /// hand-off and could free the exception while the caller still reads it (the reference count
+  /// lives in libstdc++, which ThreadSanitizer cannot see, and it reports the free as a race).
+  task<outcome> settle(method m, std::string url, request_options o) {
+    outcome result;
+    try {
+      result.response = co_await perform(m, std::move(url), std::move(o));
+    } catch (...) {
+      result.error = std::current_exception();
+    }
+    co_return result;
   }
 
   void cancel(std::shared_ptr<inflight_call> call) {
@@ -403,6 +425,9 @@ struct http_client::impl {
       struct state {
         explicit state(Handler h)
             : handler(std::move(h)), work(asio::get_associated_executor(*handler)) {}
+        // First, so destroyed last, after anything that refers to the caller's context.
+        // Released by whichever thread drops the state last, possibly this client's.
+        std::shared_ptr<void> keep_context = detail::retain_bridge_context();
         std::atomic<bool> done{false};
         std::optional<Handler> handler;
         asio::executor_work_guard<executor_type> work;
@@ -417,9 +442,10 @@ struct http_client::impl {
           // it has run: the caller's context never looks idle (a bridge run would report the
           // call as leftover work and drop its context) while this thread still refers to it.
           auto ex = work.get_executor();
-          asio::post(ex, [h = std::move(h), e, r = std::move(r), w = std::move(work)]() mutable {
+          asio::post(ex, [h = std::move(h), e = std::move(e), r = std::move(r),
+                          w = std::move(work)]() mutable {
             asio::get_associated_cancellation_slot(h).clear();
-            std::move(h)(e, std::move(r));
+            std::move(h)(std::move(e), std::move(r));
             w.reset();
           });
         }
@@ -496,17 +522,30 @@ client_response http_client::fetch(method m, std::string url, request_options op
         "http_client::fetch called on the client's own thread (from a completion?); it would "
         "deadlock");
   }
-  auto promise = std::make_shared<std::promise<client_response>>();
-  auto future = promise->get_future();
+  // Not std::promise: its shared state, and the exception in it, could be freed on the client's
+  // thread after this thread has read the exception (see settle). The result is moved out here.
+  struct rendezvous {
+    std::mutex mutex;
+    std::condition_variable ready_cv;
+    bool ready = false;
+    std::exception_ptr error;
+    client_response response;
+  };
+  auto meet = std::make_shared<rendezvous>();
   impl_->start(m, std::move(url), std::move(options),
-               [promise](std::exception_ptr e, client_response r) {
-                 if (e) {
-                   promise->set_exception(e);
-                 } else {
-                   promise->set_value(std::move(r));
+               [meet](std::exception_ptr e, client_response r) {
+                 {
+                   std::lock_guard lock(meet->mutex);
+                   meet->error = std::move(e);
+                   meet->response = std::move(r);
+                   meet->ready = true;
                  }
+                 meet->ready_cv.notify_one();
                });
-  return future.get();
+  std::unique_lock lock(meet->mutex);
+  meet->ready_cv.wait(lock, [&] { return meet->ready; });
+  if (meet->error) std::rethrow_exception(std::exchange(meet->error, nullptr));
+  return std::move(meet->response);
 }
 
 client_response http_client::get_sync(std::string url, request_options options) {

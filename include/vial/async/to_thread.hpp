@@ -63,8 +63,10 @@ class blocking_pool {
 blocking_pool& current_blocking_pool();
 
 namespace detail {
-/// Keeps the calling bridge run's context alive while blocking work that will post back to it
-/// is still running elsewhere.
+/// Keeps the calling bridge run's context alive while work on another thread (the blocking
+/// pool, the HTTP client's thread) may still post back to it: a post signals the context after
+/// releasing its lock, so the context must outlive the poster, not just the completion.
+/// Null outside a bridge run.
 std::shared_ptr<void> retain_bridge_context();
 /// "blocking pool saturated: 8 of 8 threads busy, 256 queued (limit 256)".
 std::string saturated_message(const blocking_pool& pool);
