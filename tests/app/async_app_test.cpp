@@ -21,8 +21,8 @@ using namespace std::chrono_literals;
 using vial::test_client;
 
 namespace {
-struct app_error : std::runtime_error {
-  app_error() : std::runtime_error("app error") {}
+struct ported_error : std::runtime_error {
+  ported_error() : std::runtime_error("app error") {}
 };
 }  // namespace
 
@@ -39,12 +39,13 @@ TEST_CASE("an async route answers like a sync one", "[app][async]") {
 
 TEST_CASE("an async error handler answers an async route's exception", "[app][async]") {
   vial::app app;
-  app.errorhandler<app_error>([](const app_error&) -> vial::task<std::tuple<std::string, int>> {
-    co_return std::tuple{std::string(), 412};
-  });
+  app.errorhandler<ported_error>(
+      [](const ported_error&) -> vial::task<std::tuple<std::string, int>> {
+        co_return std::tuple{std::string(), 412};
+      });
   app.get("/error", []() -> vial::task<std::string> {
     co_await vial::sleep_for(0ms);
-    throw app_error();
+    throw ported_error();
   });
   CHECK(test_client(app).get("/error").status() == 412);
 }

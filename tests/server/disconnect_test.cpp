@@ -11,6 +11,7 @@
 
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
+#include "support/eventually.hpp"
 #include "support/fd_count.hpp"
 #include "support/raw_client.hpp"
 #include "vial/app/stream.hpp"
@@ -30,21 +31,10 @@ struct producer_probe {
   std::atomic<int> produced{0};
 };
 
-/// Polls `done` for up to `limit`: for effects on server threads, never for readiness.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = 3s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 // Deadlines are left at their defaults (10 s header, 30 s body), far beyond the bounds the
 // tests wait: a connection freed in time was freed because the client left, not by a timer.
-struct fixture {
-  explicit fixture(std::size_t workers = 2)
+struct disconnect_fixture {
+  explicit disconnect_fixture(std::size_t workers = 2)
       : srv(routes(), {.port = 0, .worker_threads = workers}) {
     srv.start();
   }
@@ -123,7 +113,7 @@ const char* name_of(leave how) { return how == leave::fin ? "FIN" : "RST"; }
 
 TEST_CASE("server frees a connection whose client leaves in the middle of the header",
           "[server][disconnect]") {
-  fixture f;
+  disconnect_fixture f;
   const auto how = GENERATE(leave::fin, leave::rst);
   INFO("client leaves with " << name_of(how));
   const auto baseline = open_sockets();
@@ -138,7 +128,7 @@ TEST_CASE("server frees a connection whose client leaves in the middle of the he
 
 TEST_CASE("server frees a connection whose client leaves in the middle of the body",
           "[server][disconnect]") {
-  fixture f;
+  disconnect_fixture f;
   const auto how = GENERATE(leave::fin, leave::rst);
   const bool chunked = GENERATE(false, true);
   INFO("client leaves with " << name_of(how) << (chunked ? ", chunked body" : ", sized body"));
@@ -160,7 +150,7 @@ TEST_CASE("server frees a connection whose client leaves in the middle of the bo
 
 TEST_CASE("server frees the worker and the connection of a client that left while its handler ran",
           "[server][disconnect]") {
-  fixture f(1);
+  disconnect_fixture f(1);
   const auto how = GENERATE(leave::fin, leave::rst);
   INFO("client leaves with " << name_of(how));
   const auto baseline = open_sockets();
@@ -178,7 +168,7 @@ TEST_CASE("server frees the worker and the connection of a client that left whil
 
 TEST_CASE("server answers a client that half-closes after sending its request",
           "[server][disconnect]") {
-  fixture f;
+  disconnect_fixture f;
   auto c = f.connect();
   c.send(get_request("/hello"));
   c.shutdown_send();  // `nc -N` does this: the request is complete, the reply still wanted
@@ -190,7 +180,7 @@ TEST_CASE("server answers a client that half-closes after sending its request",
 
 TEST_CASE("server stops a stream's producer promptly when the client leaves mid-stream",
           "[server][disconnect][stream]") {
-  fixture f;
+  disconnect_fixture f;
   const auto how = GENERATE(leave::fin, leave::rst);
   const std::string path = GENERATE(as<std::string>{}, "/forever-sync", "/forever-async",
                                     "/forever-events", "/quiet-events");
@@ -215,7 +205,7 @@ TEST_CASE("server stops a stream's producer promptly when the client leaves mid-
   }
   // Closed and destroyed well before any deadline (and, for /quiet-events, before its next
   // event, 60 s away: the server noticed by reading, not by failing a write).
-  CHECK(eventually([&] { return probe.use_count() == idle_refs; }));
+  CHECK(vial::test::eventually([&] { return probe.use_count() == idle_refs; }));
   const int produced = probe->produced.load();
   std::this_thread::sleep_for(100ms);  // a live producer would make ~50 more chunks meanwhile
   CHECK(probe->produced.load() == produced);
@@ -225,7 +215,7 @@ TEST_CASE("server stops a stream's producer promptly when the client leaves mid-
 
 TEST_CASE("server survives many clients leaving at every stage and ends with no open socket",
           "[server][disconnect]") {
-  fixture f(2);
+  disconnect_fixture f(2);
   const auto baseline = open_sockets();
   for (int round = 0; round < 10; ++round) {
     const auto how = round % 2 == 0 ? leave::fin : leave::rst;

@@ -30,8 +30,8 @@ read_state feed_pieces(request_reader& reader, const std::vector<std::string_vie
   return state;
 }
 
-struct fixture {
-  fixture() {
+struct reader_fixture {
+  reader_fixture() {
     app.put("/upload", [](const vial::request& r) { return std::to_string(r.body().size()); },
             {.max_body_bytes = 8});
     app.post("/echo", [](const vial::request& r) { return r.body(); });
@@ -46,7 +46,7 @@ struct fixture {
 }  // namespace
 
 TEST_CASE("request_reader reads pipelined requests one at a time", "[server][reader]") {
-  fixture f;
+  reader_fixture f;
   auto state = feed_pieces(f.reader,
                            {"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
                             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"},
@@ -70,7 +70,7 @@ TEST_CASE("request_reader completes a chunked body whose last chunk arrives byte
           "[server][reader]") {
   // Beast 1.81 asserted (aborting builds with assertions) when "0\r\n" came alone and one more
   // byte followed.
-  fixture f;
+  reader_fixture f;
   auto state = feed_pieces(
       f.reader,
       {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "0\r\n", "\r", "\n"},
@@ -78,7 +78,7 @@ TEST_CASE("request_reader completes a chunked body whose last chunk arrives byte
   REQUIRE(state == read_state::complete);
   CHECK(f.reader.take_request().body().empty());
 
-  fixture g;
+  reader_fixture g;
   state = feed_pieces(g.reader,
                       {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
                        "3\r\nabc", "\r\n0\r\n", "\r", "\n"},
@@ -92,7 +92,7 @@ TEST_CASE("request_reader applies a route's body limit to the path the route see
   // /upload takes 8 bytes, the server 1024: however the path is spelled, 20 bytes are too many.
   auto target = GENERATE("/upload", "/uploa%64", "/%75pload?x=1", "http://example.com/upload");
   CAPTURE(target);
-  fixture f;
+  reader_fixture f;
   auto state =
       feed_pieces(f.reader,
                   {std::string("PUT ") + target +
@@ -106,7 +106,7 @@ TEST_CASE("request_reader keeps chunked trailer fields out of the request's head
           "[server][reader][hostile]") {
   // The Host, Content-Type and Cookie checked or read from the header must be the ones the app
   // sees: a trailer may not add to them (RFC 9110 6.5.1).
-  fixture f;
+  reader_fixture f;
   auto state =
       feed_pieces(f.reader,
                   {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -124,7 +124,7 @@ TEST_CASE("request_reader keeps chunked trailer fields out of the request's head
 
 TEST_CASE("request_reader refuses a bad request-target after reading its body",
           "[server][reader][hostile]") {
-  fixture f;
+  reader_fixture f;
   auto state = feed_pieces(f.reader,
                            {"POST /a%zz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
                             "GET /next HTTP/1.1\r\nHost: x\r\n\r\n"},
@@ -149,7 +149,7 @@ TEST_CASE("request_reader holds the header section to max_header_bytes however i
     CAPTURE(piece);
     for (const auto& [input, expected] : {std::pair{header, read_state::failed},
                                           std::pair{fits, read_state::complete}}) {
-      fixture f;
+      reader_fixture f;
       f.options.max_header_bytes = 2048;
       std::vector<std::string_view> pieces;
       for (std::size_t i = 0; i < input.size(); i += piece) {

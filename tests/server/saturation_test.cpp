@@ -11,6 +11,7 @@
 
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
+#include "support/eventually.hpp"
 #include "support/raw_client.hpp"
 #include "vial/async/timeout.hpp"
 #include "vial/async/to_thread.hpp"
@@ -21,16 +22,6 @@ using vial::test::raw_client;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = clock_type::now() + limit;
-  while (!done()) {
-    if (clock_type::now() >= deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -64,7 +55,7 @@ TEST_CASE("a saturated blocking pool answers 503 at once and other routes keep a
     queries.back().send(get_request("/query"));
   }
   REQUIRE(gate.wait_entered(2));                            // both threads are stuck
-  REQUIRE(eventually([&] { return pool.queued() == 1; }));  // the third query waits
+  REQUIRE(vial::test::eventually([&] { return pool.queued() == 1; }));  // the third query waits
 
   // Work whose request gave up while it waited for a thread: 504, and it never runs.
   {
@@ -107,7 +98,7 @@ TEST_CASE("a saturated blocking pool answers 503 at once and other routes keep a
     CHECK(r.status == 200);
     CHECK(r.body == "queried");
   }
-  CHECK(eventually([&] { return pool.busy() + pool.queued() == 0; }));
+  CHECK(vial::test::eventually([&] { return pool.busy() + pool.queued() == 0; }));
   CHECK(writes.load() == 0);
   // With room again, blocking work is accepted.
   raw_client c(srv.port());

@@ -17,8 +17,9 @@ using vial::test::raw_client;
 namespace {
 
 // An app with the test routes, served on an ephemeral loopback port.
-struct fixture {
-  explicit fixture(vial::server_options o = {}) : srv(make_app(app, state), with_port0(std::move(o))) {
+struct server_fixture {
+  explicit server_fixture(vial::server_options o = {})
+      : srv(make_app(app, state), with_port0(std::move(o))) {
     srv.start();
   }
   static vial::app& make_app(vial::app& a, vial::test::test_state& s) {
@@ -47,7 +48,7 @@ struct fixture {
 
 TEST_CASE("server answers GET on a keep-alive connection with Date and Server and Content-Length",
           "[server][http11]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   for (int i = 0; i < 3; ++i) {
     REQUIRE(c.send(get_request("/hello")));
@@ -62,7 +63,7 @@ TEST_CASE("server answers GET on a keep-alive connection with Date and Server an
 }
 
 TEST_CASE("server reports the ephemeral port and stops idempotently", "[server][lifecycle]") {
-  fixture f;
+  server_fixture f;
   CHECK(f.srv.port() != 0);
   CHECK(f.srv.running());
   f.srv.stop();
@@ -108,7 +109,7 @@ TEST_CASE("run_until_signal stops the server when the start callback throws",
 }
 
 TEST_CASE("server start throws system_error when the port is taken", "[server][lifecycle]") {
-  fixture f;
+  server_fixture f;
   vial::app other;
   vial::server second(other, vial::server_options{.port = f.srv.port()});
   CHECK_THROWS_AS(second.start(), std::system_error);
@@ -116,7 +117,7 @@ TEST_CASE("server start throws system_error when the port is taken", "[server][l
 }
 
 TEST_CASE("server runs coroutine routes", "[server][async]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send(get_request("/hello-async"));
   auto r = c.read_response();
@@ -125,7 +126,7 @@ TEST_CASE("server runs coroutine routes", "[server][async]") {
 }
 
 TEST_CASE("server answers pipelined requests in order", "[server][http11]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send(get_request("/slow") + get_request("/hello") +
          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get_request("/hello-async"));
@@ -136,7 +137,7 @@ TEST_CASE("server answers pipelined requests in order", "[server][http11]") {
 }
 
 TEST_CASE("server closes HTTP/1.0 connections unless keep-alive is asked for", "[server][http10]") {
-  fixture f;
+  server_fixture f;
   SECTION("without keep-alive") {
     auto c = f.connect();
     c.send("GET /hello HTTP/1.0\r\n\r\n");
@@ -158,7 +159,7 @@ TEST_CASE("server closes HTTP/1.0 connections unless keep-alive is asked for", "
 }
 
 TEST_CASE("server closes after answering Connection: close", "[server][http11]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send(get_request("/hello", "Connection: close\r\n"));
   auto r = c.read_response();
@@ -168,7 +169,7 @@ TEST_CASE("server closes after answering Connection: close", "[server][http11]")
 }
 
 TEST_CASE("server sends HEAD answers with the GET Content-Length and no body", "[server][http11]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n");
   auto r = c.read_response(true);
@@ -181,7 +182,7 @@ TEST_CASE("server sends HEAD answers with the GET Content-Length and no body", "
 }
 
 TEST_CASE("server sends no Content-Length or body with 204", "[server][http11]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send(get_request("/nothing") + get_request("/hello"));
   auto r = c.read_response();
@@ -191,7 +192,7 @@ TEST_CASE("server sends no Content-Length or body with 204", "[server][http11]")
 }
 
 TEST_CASE("server answers Expect: 100-continue before the body is sent", "[server][http11]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
   auto interim = c.read_response();
@@ -203,7 +204,7 @@ TEST_CASE("server answers Expect: 100-continue before the body is sent", "[serve
 }
 
 TEST_CASE("server decodes chunked request bodies", "[server][http11]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
          "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
@@ -218,7 +219,7 @@ TEST_CASE("server writes the access log", "[server][log]") {
   std::mutex m;
   std::condition_variable cv;
   std::vector<vial::access_record> records;
-  fixture f(vial::server_options{.access_log = [&](const vial::access_record& r) {
+  server_fixture f(vial::server_options{.access_log = [&](const vial::access_record& r) {
     std::lock_guard lock(m);
     records.push_back(r);
     cv.notify_all();
@@ -244,7 +245,7 @@ TEST_CASE("server writes the access log", "[server][log]") {
 
 TEST_CASE("server rejects malformed and smuggling-prone requests and keeps serving",
           "[server][hostile]") {
-  fixture f(vial::server_options{.max_header_bytes = 4096, .max_body_bytes = 1024,
+  server_fixture f(vial::server_options{.max_header_bytes = 4096, .max_body_bytes = 1024,
                                  .max_uri_bytes = 512});
   struct hostile_case {
     const char* name;
@@ -287,7 +288,7 @@ TEST_CASE("server rejects malformed and smuggling-prone requests and keeps servi
 
 TEST_CASE("server answers 413 from the header alone without reading the body",
           "[server][hostile]") {
-  fixture f(vial::server_options{.max_body_bytes = 1024});
+  server_fixture f(vial::server_options{.max_body_bytes = 1024});
   auto c = f.connect();
   // The body is never sent: the answer must not wait for it.
   c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n");
@@ -297,7 +298,7 @@ TEST_CASE("server answers 413 from the header alone without reading the body",
 }
 
 TEST_CASE("server applies a route's own body limit", "[server][limits]") {
-  fixture f(vial::server_options{.max_body_bytes = 1024});
+  server_fixture f(vial::server_options{.max_body_bytes = 1024});
   auto c = f.connect();
   std::string body(100000, 'u');
   c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + body);
@@ -313,7 +314,7 @@ TEST_CASE("server applies the URI limit to the request-target, not to a long hea
           "[server][limits]") {
   // The field is longer than the URI limit and than one socket read (8 KiB), so the server
   // sees it in a later read, after the parser consumed the request line.
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Long: " + std::string(10000, 'v') + "\r\n\r\n");
   auto r = c.read_response();
@@ -323,7 +324,7 @@ TEST_CASE("server applies the URI limit to the request-target, not to a long hea
 
 TEST_CASE("server answers a bad request-target with 400 and keeps the connection",
           "[server][hostile]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send("GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(c.read_response().status == 400);
@@ -333,7 +334,7 @@ TEST_CASE("server answers a bad request-target with 400 and keeps the connection
 
 TEST_CASE("server answers 408 and closes when the header arrives too slowly",
           "[server][hostile][timeout]") {
-  fixture f(vial::server_options{.header_timeout = 300ms});
+  server_fixture f(vial::server_options{.header_timeout = 300ms});
   auto c = f.connect();
   auto started = std::chrono::steady_clock::now();
   std::string wire = get_request("/hello");
@@ -355,7 +356,7 @@ TEST_CASE("server answers 408 and closes when the header arrives too slowly",
 
 TEST_CASE("server closes idle keep-alive connections after the keep-alive timeout",
           "[server][timeout]") {
-  fixture f(vial::server_options{.keep_alive_timeout = 200ms});
+  server_fixture f(vial::server_options{.keep_alive_timeout = 200ms});
   auto c = f.connect();
   c.send(get_request("/hello"));
   CHECK(c.read_response().status == 200);
@@ -366,7 +367,8 @@ TEST_CASE("server closes idle keep-alive connections after the keep-alive timeou
 
 TEST_CASE("server cuts off a client that stops reading at the write deadline and frees the worker",
           "[server][hostile][timeout]") {
-  fixture f(vial::server_options{.io_threads = 1, .worker_threads = 1, .write_timeout = 300ms});
+  server_fixture f(
+      vial::server_options{.io_threads = 1, .worker_threads = 1, .write_timeout = 300ms});
   raw_client c(f.srv.port(), 5000ms, 4096);
   c.send(get_request("/big"));
   // The single worker is free for others while the big answer is stuck.
@@ -389,7 +391,7 @@ TEST_CASE("server cuts off a client that stops reading at the write deadline and
 
 TEST_CASE("server keeps answering new clients with 500 idle keep-alive connections open",
           "[server][idle]") {
-  fixture f(vial::server_options{.worker_threads = 4});
+  server_fixture f(vial::server_options{.worker_threads = 4});
   std::vector<raw_client> idle;
   idle.reserve(500);
   for (int i = 0; i < 500; ++i) {
@@ -408,7 +410,8 @@ TEST_CASE("server keeps answering new clients with 500 idle keep-alive connectio
 
 TEST_CASE("server answers 503 with Retry-After when the request queue is full",
           "[server][overload]") {
-  fixture f(vial::server_options{.io_threads = 1, .worker_threads = 1, .max_queued_requests = 1});
+  server_fixture f(
+      vial::server_options{.io_threads = 1, .worker_threads = 1, .max_queued_requests = 1});
   auto first = f.connect();
   first.send(get_request("/block"));
   REQUIRE(f.state.gate.wait_entered(1));
@@ -440,7 +443,7 @@ TEST_CASE("server answers 503 with Retry-After when the request queue is full",
 }
 
 TEST_CASE("server finishes 100 in-flight requests on a graceful stop", "[server][lifecycle]") {
-  fixture f(vial::server_options{.worker_threads = 8});
+  server_fixture f(vial::server_options{.worker_threads = 8});
   std::vector<raw_client> clients;
   clients.reserve(100);
   for (int i = 0; i < 100; ++i) {
@@ -465,7 +468,7 @@ TEST_CASE("server finishes 100 in-flight requests on a graceful stop", "[server]
 // ---- streaming -------------------------------------------------------------------------------
 
 TEST_CASE("server sends a sync stream with chunked encoding", "[server][stream]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send(get_request("/stream"));
   auto r = c.read_response();
@@ -478,7 +481,7 @@ TEST_CASE("server sends a sync stream with chunked encoding", "[server][stream]"
 }
 
 TEST_CASE("server streams to HTTP/1.0 clients by closing at the end", "[server][stream]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send("GET /stream HTTP/1.0\r\n\r\n");
   auto r = c.read_response();
@@ -487,7 +490,7 @@ TEST_CASE("server streams to HTTP/1.0 clients by closing at the end", "[server][
 }
 
 TEST_CASE("server sends server-sent events", "[server][stream][sse]") {
-  fixture f;
+  server_fixture f;
   auto c = f.connect();
   c.send(get_request("/events"));
   auto r = c.read_response();
@@ -498,7 +501,7 @@ TEST_CASE("server sends server-sent events", "[server][stream][sse]") {
 
 TEST_CASE("server flushes each chunk and closes a coroutine stream when the client leaves",
           "[server][stream]") {
-  fixture f;
+  server_fixture f;
   {
     auto c = f.connect();
     c.send(get_request("/ticks"));
