@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """accept() failing with EMFILE: the server backs off instead of spinning, says so in its log
 (without flooding it), and serves again, queued clients included, once descriptors are free.
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """End-to-end tests of vial-examples: the built binary on an ephemeral port, driven with requests.
 
 usage: examples_e2e_test.py PATH/TO/vial-examples [unittest args]

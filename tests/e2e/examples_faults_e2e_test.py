@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Faults against the examples binary: a misbehaving upstream behind the fan-out demos, a full
 disk and a read-only database under the users demo, clients leaving a stream. Each must give a
 clear JSON answer, keep the server serving, leave no descriptor open and lose or half-write no

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """End-to-end tests of the vial server with real clients: Python requests and curl.
 
 Usage: server_e2e_test.py <path to vial-server-fixture>

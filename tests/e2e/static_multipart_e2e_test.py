@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Static files, ranges and multipart uploads over a real socket, with Python requests and curl.
 
 Usage: static_multipart_e2e_test.py <path to vial-server-fixture>
