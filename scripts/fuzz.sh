@@ -13,6 +13,10 @@
 #   --target NAME    run only NAME (repeatable): request router query multipart cookie session json
 #   --jobs N         fuzzing processes per target (libFuzzer -jobs/-workers), default 1
 #   --build          build, do not run
+#   --build-dir DIR  use DIR, an existing build configured with VIAL_BUILD_FUZZ=ON (as
+#                    `scripts/test.sh --sanitize address,undefined` configures
+#                    build-address-undefined), instead of configuring build-fuzz. CI does this
+#                    to save a build; that build is -O0, so it runs fewer inputs per second.
 # Anything after `--` is passed to libFuzzer (e.g. -- -only_ascii=1 -max_len=2048).
 #
 # Inputs: tests/fuzz/<target>.dict when there is one (tokens libFuzzer splices in), the seeds
@@ -42,6 +46,7 @@ seconds=600
 smoke_seconds="${SMOKE_SECONDS:-20}"
 jobs=1
 build_only=0
+build=""
 targets=()
 extra=()
 while [ $# -gt 0 ]; do
@@ -51,6 +56,7 @@ while [ $# -gt 0 ]; do
     --target) targets+=("$2"); shift ;;
     --jobs) jobs="$2"; shift ;;
     --build) build_only=1 ;;
+    --build-dir) build="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "unknown option: $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -61,16 +67,23 @@ for t in "${targets[@]}"; do
   [ -f "tests/fuzz/${t}_fuzz.cpp" ] || { echo "no fuzz target '$t'" >&2; exit 2; }
 done
 
-scripts/install-deps.sh --fuzz
+scripts/install-deps.sh --clang
 
-build=build-fuzz
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-# -O1 -g without NDEBUG: assertions (Beast's included) stay on, as libFuzzer's docs advise.
-cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DVIAL_BUILD_FUZZ=ON -DVIAL_BUILD_TESTS=OFF \
-  -DVIAL_BUILD_EXAMPLES=OFF -DVIAL_INSTALL=OFF -DVIAL_SANITIZE=address,undefined "${launcher[@]}" \
-  >/dev/null
+if [ -n "$build" ]; then
+  grep -q '^VIAL_BUILD_FUZZ:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null || {
+    echo "$build is not a build configured with VIAL_BUILD_FUZZ=ON" >&2
+    exit 2
+  }
+else
+  build=build-fuzz
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # -O1 -g without NDEBUG: assertions (Beast's included) stay on, as libFuzzer's docs advise.
+  cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+    -DCMAKE_UNITY_BUILD=ON -DVIAL_BUILD_FUZZ=ON -DVIAL_BUILD_TESTS=OFF -DVIAL_BUILD_EXAMPLES=OFF \
+    -DVIAL_INSTALL=OFF -DVIAL_SANITIZE=address,undefined "${launcher[@]}" >/dev/null
+fi
 binaries=()
 for t in "${targets[@]}"; do binaries+=("vial-fuzz-$t"); done
 cmake --build "$build" --target "${binaries[@]}" -j"$(nproc)"
@@ -80,13 +93,14 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 root="$PWD"
+out="$(cd "$build" && pwd)"
 failed=()
 summary=()
 for t in "${targets[@]}"; do
-  bin="$root/$build/tests/fuzz/vial-fuzz-$t"
-  scratch="$root/$build/corpus/$t"
-  crashes="$root/$build/crashes/$t"
-  logs="$root/$build/logs/$t"
+  bin="$out/tests/fuzz/vial-fuzz-$t"
+  scratch="$out/corpus/$t"
+  crashes="$out/crashes/$t"
+  logs="$out/logs/$t"
   mkdir -p "$scratch" "$crashes" "$logs"
   rm -f "$logs"/*.log
   max_len=4096

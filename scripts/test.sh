@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs vial's whole test suite (unit, end-to-end, package consumer).
-#   scripts/test.sh                          Debug build in build/
-#   scripts/test.sh --sanitize address,undefined   or   --sanitize thread
+#   scripts/test.sh                                  GCC Debug build in build/
+#   scripts/test.sh --sanitize address,undefined     clang, ASan+UBSan, in build-address-undefined/
+#   scripts/test.sh --sanitize thread                clang, TSan, in build-thread/
 # Extra arguments after the options go to ctest (e.g. -L routing).
+#
+# Every build is a unity build: a few large translation units parse Boost.Asio and Beast a few
+# times instead of once per source, which cuts a clean build by about three times (design.md).
+# Sanitizer builds use clang, which compiles them about 1.7x faster than GCC; the ASan+UBSan
+# build also links the fuzz targets with libFuzzer, so `scripts/fuzz.sh --build-dir
+# build-address-undefined` can run them without another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,19 +18,23 @@ if [ "${1:-}" = "--sanitize" ]; then
   sanitize="$2"
   shift 2
 fi
-scripts/install-deps.sh --browser   # Chromium for the examples page test
 
 build=build
+config=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_UNITY_BUILD=ON)
 if [ -n "$sanitize" ]; then
+  scripts/install-deps.sh --browser --clang
   build="build-$(echo "$sanitize" | tr ',' '-')"
+  config+=(-DCMAKE_CXX_COMPILER=clang++-14 -DVIAL_SANITIZE="$sanitize")
+  [[ "$sanitize" == *address* ]] && config+=(-DVIAL_BUILD_FUZZ=ON)
   # Any report fails the run, including one from a server an end-to-end test started.
   export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+else
+  scripts/install-deps.sh --browser   # Chromium for the examples page test
 fi
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIAL_SANITIZE="$sanitize" "${launcher[@]}"
+command -v ccache >/dev/null && config+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$build" -G Ninja "${config[@]}"
 cmake --build "$build" -j"$(nproc)"
 # Serially: several tests measure concurrency with generous wall-clock bounds.
 ctest --test-dir "$build" --output-on-failure --timeout 300 -LE slow "$@"
