@@ -2,13 +2,13 @@
 # Builds vial's libFuzzer targets (tests/fuzz/) with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer in build-fuzz/, then runs them.
 #
-#   scripts/fuzz.sh --smoke                     every target for 20 s (CI)
+#   scripts/fuzz.sh --smoke                     every target for 15 s (CI)
 #   scripts/fuzz.sh --time 3600                 every target for an hour
 #   scripts/fuzz.sh --time 7200 --target request --jobs 2
 #   scripts/fuzz.sh --build                     build only
 #
 # Options:
-#   --smoke          SMOKE_SECONDS (default 20) per target
+#   --smoke          SMOKE_SECONDS (default 15) per target
 #   --time SECONDS   how long each target runs (default 600)
 #   --target NAME    run only NAME (repeatable): request router query multipart cookie session json
 #   --jobs N         fuzzing processes per target (libFuzzer -jobs/-workers), default 1
@@ -43,7 +43,7 @@ cd "$(dirname "$0")/.."
 
 all_targets=(request router query multipart cookie session json)
 seconds=600
-smoke_seconds="${SMOKE_SECONDS:-20}"
+smoke_seconds="${SMOKE_SECONDS:-15}"
 jobs=1
 build_only=0
 build=""
@@ -81,6 +81,7 @@ else
   # -O1 -g without NDEBUG: assertions (Beast's included) stay on, as libFuzzer's docs advise.
   cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+    -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld \
     -DCMAKE_UNITY_BUILD=ON -DVIAL_BUILD_FUZZ=ON -DVIAL_BUILD_TESTS=OFF -DVIAL_BUILD_EXAMPLES=OFF \
     -DVIAL_INSTALL=OFF -DVIAL_SANITIZE=address,undefined "${launcher[@]}" >/dev/null
 fi

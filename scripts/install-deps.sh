@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --bench    also the peers the benchmarks measure against
 #   scripts/install-deps.sh --browser  also Chromium for the browser test
-#   scripts/install-deps.sh --clang    also clang 14 and its sanitizer and libFuzzer runtimes
+#   scripts/install-deps.sh --clang    also clang 14, its sanitizer and libFuzzer runtimes, lld
 set -euo pipefail
 
 packages=(
@@ -16,7 +16,7 @@ for arg in "$@"; do
     --bench) packages+=(wrk nginx-light libcpp-httplib-dev gunicorn python3-flask python3-aiohttp
                         python3-asgiref hyperfine) ;;
     --browser) packages+=(chromium) ;;
-    --clang) packages+=(clang-14 libclang-rt-14-dev) ;;
+    --clang) packages+=(clang-14 libclang-rt-14-dev lld-14) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

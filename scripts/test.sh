@@ -24,7 +24,9 @@ config=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_UNITY_BUILD=ON)
 if [ -n "$sanitize" ]; then
   scripts/install-deps.sh --browser --clang
   build="build-$(echo "$sanitize" | tr ',' '-')"
-  config+=(-DCMAKE_CXX_COMPILER=clang++-14 -DVIAL_SANITIZE="$sanitize")
+  # lld links these 200 MB sanitized binaries about 4x faster than ld.bfd.
+  config+=(-DCMAKE_CXX_COMPILER=clang++-14 -DVIAL_SANITIZE="$sanitize"
+           -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld)
   [[ "$sanitize" == *address* ]] && config+=(-DVIAL_BUILD_FUZZ=ON)
   # Any report fails the run, including one from a server an end-to-end test started.
   export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
