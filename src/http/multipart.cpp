@@ -104,9 +104,12 @@ part_headers parse_part_headers(std::string_view block) {
     block = end == std::string_view::npos ? std::string_view{} : block.substr(end + 2);
     if (!line.empty() && (line.front() == ' ' || line.front() == '\t') && last_value) {
       // Obsolete line folding: the line continues the previous header's value, joined by one
-      // space (none when that value was empty, so it stays trimmed).
-      if (!last_value->empty()) *last_value += ' ';
-      *last_value += detail::trim_ows(line);
+      // space. The value stays trimmed: no space before the first word, none for a blank line.
+      const std::string_view more = detail::trim_ows(line);
+      if (!more.empty()) {
+        if (!last_value->empty()) *last_value += ' ';
+        *last_value += more;
+      }
       continue;
     }
     auto colon = line.find(':');

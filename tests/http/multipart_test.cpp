@@ -134,6 +134,22 @@ TEST_CASE("parse_multipart unfolds obsolete line folding into one trimmed value"
   CHECK(data.files[0].content_type == "text/plain");  // not " text/plain"
 }
 
+TEST_CASE("parse_multipart ignores a blank folded line instead of adding a trailing space",
+          "[http][multipart]") {
+  std::string body =
+      "--b\r\n"
+      "Content-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n"
+      "Content-Type:\r\n"
+      " text/plain\r\n"
+      "\t\r\n"
+      "\r\n"
+      "x\r\n"
+      "--b--\r\n";
+  auto data = vial::parse_multipart(body, "b");
+  REQUIRE(data.files.size() == 1);
+  CHECK(data.files[0].content_type == "text/plain");  // not "text/plain "
+}
+
 TEST_CASE("parse_multipart gives files without Content-Type application/octet-stream",
           "[http][multipart]") {
   std::string body =
