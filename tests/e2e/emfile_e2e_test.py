@@ -11,7 +11,6 @@ share while saturated, descriptor counts) are printed to stderr.
 
 import os
 import resource
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ import time
 import unittest
 
 import requests
+
+from process import terminate
 
 FIXTURE = sys.argv.pop(1) if len(sys.argv) > 1 else None
 NOFILE = 64
@@ -100,12 +101,7 @@ class AcceptEmfileTest(unittest.TestCase):
     def tearDown(self):
         for s in self.held:
             s.close()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=30)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
+        code = terminate(self.proc, timeout=30)
         self.proc.stdout.close()
         self.assertEqual(code, 0, "fixture did not stop cleanly")
 

@@ -10,12 +10,10 @@ stream whose first event arrives long before its end, and the index page in head
 """
 
 import concurrent.futures
-import json
 import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,8 @@ import time
 import unittest
 
 import requests
+
+from process import terminate
 
 BINARY = None
 SERVING = re.compile(r"vial-examples serving on (http://[0-9.]+:(\d+))")
@@ -58,12 +58,7 @@ class ExamplesServer:
     def stop(self):
         """SIGTERM, as a supervisor would; returns the exit code."""
         self.session.close()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=20)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
+        code = terminate(self.proc, timeout=20)
         self.proc.stdout.close()
         return code
 

@@ -32,6 +32,8 @@ import unittest
 
 import requests
 
+from process import terminate
+
 BINARY = sys.argv.pop(1) if len(sys.argv) > 1 else None
 SERVING = re.compile(r"vial-examples serving on (http://[0-9.]+:(\d+))")
 RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
@@ -89,12 +91,7 @@ class Examples:
     def stop(self):
         """SIGTERM; returns the exit code (non-zero, e.g., when LeakSanitizer found a leak)."""
         self.session.close()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=30)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
+        code = terminate(self.proc, timeout=30)
         self.reader.join(timeout=5)
         self.proc.stdout.close()
         return code

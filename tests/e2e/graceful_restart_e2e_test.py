@@ -15,13 +15,14 @@ one-request-per-connection clients runs against the fixture while it gets SIGTER
 """
 
 import re
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 import unittest
+
+from process import terminate
 
 FIXTURE = sys.argv.pop(1) if len(sys.argv) > 1 else None
 IO_TIMEOUT = 10.0  # generous: a dropped SYN is retried after 1 s, and the machine may be busy
@@ -181,13 +182,7 @@ class Fixture:
 
     def terminate(self, timeout=30):
         """SIGTERM, then the exit code once it stopped."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+        return terminate(self.proc, timeout)
 
     def stderr(self):
         return self.proc.stderr.read() if self.proc.poll() is not None else ""
