@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
 #include <condition_variable>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>

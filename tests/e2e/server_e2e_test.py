@@ -5,13 +5,11 @@ Usage: server_e2e_test.py <path to vial-server-fixture>
 Starts the fixture on an ephemeral port (read back from its stdout), runs the checks, then
 stops it with SIGTERM and expects a clean exit.
 """
-import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
 import unittest
 
 import requests
