@@ -1,51 +1,55 @@
-#include "vial/log.hpp"
 #include "vial/async/bridge.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <string>
-#include <optional>
 #include <thread>
 
-#include <boost/asio/detail/call_stack.hpp>
-#include <boost/asio/detail/thread_context.hpp>
-#include <boost/asio/detail/thread_info_base.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/require.hpp>
+#include <boost/asio/detail/scheduler.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "vial/async/to_thread.hpp"
+#include "vial/log.hpp"
 
 namespace vial {
 
+namespace detail {
+
 namespace {
 
-// The calling thread's bridge state. The context is created on first use and reused: a
-// restart() is far cheaper than a new io_context, and the guarantee that nothing survives a
-// run comes from the leftover check in ~bridge_run, not from a fresh context.
-//
-// A run starts outside io_context::run: the root coroutine is launched inline. Asio allocates
-// coroutine frames and handlers from a per-thread cache only when something is on its
-// thread call stack, so a run pushes the thread's own cache there for its duration; without
-// it every frame created before the first suspension would be a heap allocation.
-using asio_call_stack = boost::asio::detail::call_stack<boost::asio::detail::thread_context,
-                                                        boost::asio::detail::thread_info_base>;
+// The scheduler's count of outstanding work, reached without its lock. Asio offers no
+// accessor: its only public way to learn that the count is zero (release a unit of work so
+// the scheduler stops itself, then stopped(), then restart()) takes the scheduler's mutex
+// three times per run, which was most of the bridge's cost for a task that completes inline.
+// An explicit instantiation may name a private member ([temp.explicit]); the friend function
+// hands the pointer out. A Boost that renames the member fails to compile here.
+using scheduler = boost::asio::detail::scheduler;
+using work_count_member = boost::asio::detail::atomic_count scheduler::*;
 
-struct thread_bridge {
+work_count_member outstanding_work_member();
+
+template <work_count_member Member>
+struct expose_outstanding_work {
+  friend work_count_member outstanding_work_member() { return Member; }
+};
+template struct expose_outstanding_work<&scheduler::outstanding_work_>;
+
+// The calling thread's private context and what the hot state points to. The context is
+// created on first use and reused: a restart() is far cheaper than a new io_context, and the
+// guarantee that nothing survives a run comes from the leftover check, not a fresh context.
+struct bridge_thread {
   std::shared_ptr<boost::asio::io_context> context;
   // The context's executor, erased once rather than for every run.
   boost::asio::any_io_executor executor;
-  bool active = false;
-  blocking_pool* pool = nullptr;
-  boost::asio::detail::thread_info_base memory;
-  // The key only has to differ from every scheduler's, so the scheduler never mistakes this
-  // entry for one of its own threads.
-  boost::asio::detail::thread_context key;
-  std::optional<asio_call_stack::context> frame_cache;
+  boost::asio::detail::thread_info_base frame_memory;
+  // The key only has to differ from every scheduler's, so a scheduler never mistakes the
+  // run's call stack entry for one of its own threads.
+  boost::asio::detail::thread_context call_stack_key;
 };
 
-thread_local thread_bridge this_thread;
-
+thread_local bridge_thread this_thread;
 
 std::string label_of(const bridge_options& o) {
   return o.label.empty() ? std::string("async_to_sync") : std::string(o.label);
@@ -53,45 +57,41 @@ std::string label_of(const bridge_options& o) {
 
 }  // namespace
 
-bool in_bridge() noexcept { return this_thread.active; }
+thread_local constinit bridge_hot_state bridge_state{};
 
-blocking_pool& current_blocking_pool() {
-  if (this_thread.pool) return *this_thread.pool;
-  static blocking_pool fallback(std::max(4u, std::thread::hardware_concurrency()));
-  return fallback;
+void start_bridge_thread() {
+  bridge_thread& thread = this_thread;
+  // One thread runs this context; other threads only post to it (to_thread completions).
+  thread.context = std::make_shared<boost::asio::io_context>(1);
+  thread.executor = thread.context->get_executor();
+  auto& impl = boost::asio::use_service<scheduler>(*thread.context);
+  bridge_state.outstanding_work = &(impl.*outstanding_work_member());
+  bridge_state.frame_memory = &thread.frame_memory;
+  bridge_state.call_stack_key = &thread.call_stack_key;
+  ++bridge_state.generation;
 }
 
-namespace detail {
+void throw_nested_bridge() {
+  throw bridge_error(
+      "async_to_sync called while a coroutine is being driven on this thread "
+      "(from inside a handler's coroutine?); co_await the task instead");
+}
 
 std::shared_ptr<void> retain_bridge_context() {
-  return this_thread.active ? std::shared_ptr<void>(this_thread.context) : nullptr;
+  return bridge_state.active ? std::shared_ptr<void>(this_thread.context) : nullptr;
 }
 
-bridge_run::bridge_run(const bridge_options& options) : options_(options) {
-  thread_bridge& state = this_thread;
-  if (state.active) {
-    throw bridge_error(
-        "async_to_sync called while a coroutine is being driven on this thread "
-        "(from inside a handler's coroutine?); co_await the task instead");
-  }
-  if (!state.context) {
-    // One thread runs this context; other threads only post to it (to_thread completions).
-    state.context = std::make_shared<boost::asio::io_context>(1);
-    state.executor = state.context->get_executor();
-  }
-  context_ = state.context.get();
-  executor_ = &state.executor;
-  previous_pool_ = state.pool;
-  state.active = true;
-  state.pool = options.pool;
-  state.frame_cache.emplace(&state.key, state.memory);
+const boost::asio::any_io_executor& bridge_run::executor() const noexcept {
+  return this_thread.executor;
 }
 
 void bridge_run::run_until(const bool& done) {
-  const logger& log = options_.log ? *options_.log : default_logger();
+  const logger& log = options_->log ? *options_->log : default_logger();
+  boost::asio::io_context& context = *this_thread.context;
+  entered_ = true;
   while (!done) {
     try {
-      if (context_->run_one() == 0 && !done) {
+      if (context.run_one() == 0 && !done) {
         throw bridge_error("the task can never finish: its context stopped with nothing to run");
       }
     } catch (const bridge_error&) {
@@ -99,41 +99,40 @@ void bridge_run::run_until(const bool& done) {
     } catch (...) {
       // Only work posted beside the task can throw out of run_one (the task's own exception
       // goes to its completion handler). Report it and keep driving the task.
-      log.error(label_of(options_) + ": exception escaped work posted by the coroutine: " +
+      log.error(label_of(*options_) + ": exception escaped work posted by the coroutine: " +
                 describe_exception(std::current_exception()));
     }
   }
 }
 
-bridge_run::~bridge_run() {
-  thread_bridge& state = this_thread;
-  state.frame_cache.reset();
-  state.active = false;
-  state.pool = previous_pool_;
-  // The scheduler stops itself when its count of outstanding work drops to zero, so a context
-  // that is not stopped still holds work the task spawned and did not await. A run that
-  // completed inline never entered the scheduler: counting one unit of work in and out makes
-  // it stop if, and only if, nothing else is outstanding.
-  {
-    auto probe = boost::asio::require(context_->get_executor(),
-                                      boost::asio::execution::outstanding_work.tracked);
-  }
-  if (context_->stopped()) {
-    context_->restart();
+void bridge_run::finish() noexcept {
+  bridge_thread& thread = this_thread;
+  if (state_.outstanding_work->load(std::memory_order_acquire) == 0) {
+    // The run entered the scheduler, which stopped itself when the count dropped to zero.
+    thread.context->restart();
     return;
   }
-  const logger& log = options_.log ? *options_.log : default_logger();
-  log.warning(label_of(options_) +
+  const logger& log = options_->log ? *options_->log : default_logger();
+  log.warning(label_of(*options_) +
               ": work spawned by the coroutine was still pending when it finished; it was "
               "cancelled (await it, or use a background_executor for work that must outlive "
               "the request)");
   // Dropping the context destroys its pending handlers, and with them every coroutine frame
   // the leftover work owned. Blocking work still running in a pool keeps a reference, so the
-  // context goes away when that work completes, never under it.
-  state.executor = {};
-  state.context.reset();
+  // context goes away when that work completes, never under it. The next run starts a new one.
+  state_.outstanding_work = nullptr;
+  thread.executor = {};
+  thread.context.reset();
 }
 
 }  // namespace detail
+
+bool in_bridge() noexcept { return detail::bridge_state.active; }
+
+blocking_pool& current_blocking_pool() {
+  if (detail::bridge_state.pool) return *detail::bridge_state.pool;
+  static blocking_pool fallback(std::max(4u, std::thread::hardware_concurrency()));
+  return fallback;
+}
 
 }  // namespace vial

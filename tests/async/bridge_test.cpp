@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -118,4 +119,77 @@ TEST_CASE("bridges on several threads are independent", "[async][bridge]") {
   }
   for (auto& t : threads) t.join();
   CHECK(sum == 4 * 50 * 42);
+}
+
+TEST_CASE("a task's cancellation settings stay with its run", "[async][bridge]") {
+  auto throws_if_cancelled = [](bool set) -> vial::task<bool> {
+    const bool before = co_await asio::this_coro::throw_if_cancelled();
+    if (set) co_await asio::this_coro::throw_if_cancelled(false);
+    co_return before;
+  };
+  CHECK(vial::async_to_sync(throws_if_cancelled(true)));
+  CHECK(vial::async_to_sync(throws_if_cancelled(false)));
+}
+
+TEST_CASE("tasks that suspend and tasks that complete inline alternate on one thread",
+          "[async][bridge]") {
+  auto suspends = []() -> vial::task<int> {
+    co_await vial::sleep_for(0ms);
+    co_return 7;
+  };
+  for (int i = 0; i < 20; ++i) {
+    CHECK(vial::async_to_sync(answer()) == 42);
+    CHECK(vial::async_to_sync(suspends()) == 7);
+    CHECK(vial::async_to_sync(suspends()) == 7);
+    vial::async_to_sync(vial::sleep_for(0ms));
+  }
+}
+
+TEST_CASE("after a run left work behind, the next runs start on a fresh context",
+          "[async][bridge]") {
+  vial::testing::log_capture log;
+  auto leaky = []() -> vial::task<void> {
+    asio::post(co_await asio::this_coro::executor, [] {});
+    co_return;
+  };
+  vial::async_to_sync(leaky(), {.log = &log.logger()});
+  CHECK(log.contains("still pending"));
+
+  CHECK(vial::async_to_sync(answer()) == 42);
+  vial::async_to_sync(vial::sleep_for(1ms));
+  CHECK_THROWS_WITH(vial::async_to_sync(fail()), "boom");
+  CHECK(vial::async_to_sync(answer()) == 42);
+}
+
+TEST_CASE("an exception thrown while creating the task is rethrown", "[async][bridge]") {
+  auto throwing_factory = []() -> vial::task<int> { throw std::invalid_argument("factory"); };
+  CHECK_THROWS_AS(vial::detail::bridge_call(throwing_factory, {}), std::invalid_argument);
+  CHECK_FALSE(vial::in_bridge());
+  CHECK(vial::async_to_sync(answer()) == 42);
+}
+
+TEST_CASE("a task that can never finish throws, and the thread bridges again",
+          "[async][bridge]") {
+  // The task waits on an operation whose completion handler is kept outside the context and
+  // never called, so the context runs out of work with the task unfinished.
+  std::shared_ptr<void> kept_handler;
+  auto stuck = [&]() -> vial::task<int> {
+    co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
+        [&](auto handler) {
+          kept_handler = std::make_shared<decltype(handler)>(std::move(handler));
+        },
+        asio::use_awaitable);
+    co_return 1;
+  };
+  CHECK_THROWS_WITH(vial::async_to_sync(stuck()), Catch::Contains("can never finish"));
+  CHECK_FALSE(vial::in_bridge());
+  CHECK(vial::async_to_sync(answer()) == 42);
+
+  // Dropping the handler unwinds the stuck coroutine through the context; the next run
+  // reports that as leftover work and starts clean.
+  kept_handler.reset();
+  vial::testing::log_capture log;
+  CHECK(vial::async_to_sync(answer(), {.log = &log.logger()}) == 42);
+  CHECK(log.contains("still pending"));
+  CHECK(vial::async_to_sync(answer()) == 42);
 }
