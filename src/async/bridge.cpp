@@ -55,6 +55,8 @@ std::string label_of(const bridge_options& o) {
   return o.label.empty() ? std::string("async_to_sync") : std::string(o.label);
 }
 
+const logger& logger_of(const bridge_options& o) { return o.log ? *o.log : default_logger(); }
+
 }  // namespace
 
 thread_local constinit bridge_hot_state bridge_state{};
@@ -86,7 +88,7 @@ const boost::asio::any_io_executor& bridge_run::executor() const noexcept {
 }
 
 void bridge_run::run_until(const bool& done) {
-  const logger& log = options_->log ? *options_->log : default_logger();
+  const logger& log = logger_of(*options_);
   boost::asio::io_context& context = *this_thread.context;
   entered_ = true;
   while (!done) {
@@ -112,11 +114,10 @@ void bridge_run::finish() noexcept {
     thread.context->restart();
     return;
   }
-  const logger& log = options_->log ? *options_->log : default_logger();
-  log.warning(label_of(*options_) +
-              ": work spawned by the coroutine was still pending when it finished; it was "
-              "cancelled (await it, or use a background_executor for work that must outlive "
-              "the request)");
+  logger_of(*options_).warning(
+      label_of(*options_) +
+      ": work spawned by the coroutine was still pending when it finished; it was cancelled "
+      "(await it, or use a background_executor for work that must outlive the request)");
   // Dropping the context destroys its pending handlers, and with them every coroutine frame
   // the leftover work owned. Blocking work still running in a pool keeps a reference, so the
   // context goes away when that work completes, never under it. The next run starts a new one.

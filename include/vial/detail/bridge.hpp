@@ -5,7 +5,7 @@
 //
 // A run costs what a task that never suspends needs and little more: no scheduler operation,
 // no lock, no heap allocation, and no coroutine frame but the task's own. docs/design.md ("The
-// bridge launches its root coroutine itself") has the measurements and the trade-offs.
+// bridge keeps a parked root coroutine per thread") has the measurements and the trade-offs.
 
 #include <atomic>
 #include <coroutine>
