@@ -74,15 +74,16 @@ std::size_t app::add_scoped_route(std::string_view rule_text,
 void app::freeze() const {
   std::call_once(freeze_once_, [this] {
     auto& self = const_cast<app&>(*this);
+    blocking_ = std::make_unique<blocking_pool>(options_.blocking_threads,
+                                                options_.max_queued_blocking);
     for (auto& r : self.routes_) {
       // Only hooks and error handlers make the chain a coroutine: a coroutine handler inside
       // a plain chain is bridged on its own, which is the same single run and much cheaper.
       r.chain_async = false;
       for (const auto* s : r.scopes) r.chain_async = r.chain_async || s->has_async();
+      r.bridge = {.label = r.label, .log = &logger_, .pool = blocking_.get()};
     }
     miss_chain_async_ = scope_.has_async();
-    blocking_ = std::make_unique<blocking_pool>(options_.blocking_threads,
-                                                options_.max_queued_blocking);
     frozen_.store(true, std::memory_order_release);
   });
 }

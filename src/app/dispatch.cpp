@@ -161,9 +161,10 @@ response app::dispatch(request& req) const {
   try {
     // The factory form creates the chain's coroutine frames inside the bridge's run, where
     // Asio recycles their memory.
-    return detail::bridge_call([this, &st] { return dispatch_async(st); },
-                               bridge_options{.label = st.label(), .log = &logger_,
-                                              .pool = blocking_.get()});
+    const bridge_options options =
+        st.route ? st.route->bridge
+                 : bridge_options{.label = st.label(), .log = &logger_, .pool = blocking_.get()};
+    return detail::bridge_call([this, &st] { return dispatch_async(st); }, options);
   } catch (const bridge_error& e) {
     logger_.error(std::string(st.label()) + ": " + e.what());
     return plain_500();
@@ -247,8 +248,7 @@ response app::dispatch_sync(dispatch_state& st) const {
     if (early) {
       res = std::move(*early);
     } else if (st.route && st.route->handler.is_async()) {
-      const bridge_options options{.label = st.label(), .log = &logger_,
-                                   .pool = blocking_.get()};
+      const bridge_options& options = st.route->bridge;
       const auto& handler = st.route->handler;
       res = handler.bridged ? handler.bridged(req, options)
                             : detail::bridge_call([&] { return handler.async(req); }, options);

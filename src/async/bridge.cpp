@@ -36,6 +36,17 @@ struct expose_outstanding_work {
 };
 template struct expose_outstanding_work<&scheduler::outstanding_work_>;
 
+// The same way in, for the top of a root coroutine's frame stack.
+using top_of_stack_member = frame_base* root_promise::*;
+
+constexpr top_of_stack_member top_of_stack_member_of();
+
+template <top_of_stack_member Member>
+struct expose_top_of_stack {
+  friend constexpr top_of_stack_member top_of_stack_member_of() { return Member; }
+};
+template struct expose_top_of_stack<&root_promise::top_of_stack_>;
+
 // The calling thread's private context and what the hot state points to. The context is
 // created on first use and reused: a restart() is far cheaper than a new io_context, and the
 // guarantee that nothing survives a run comes from the leftover check, not a fresh context.
@@ -60,6 +71,8 @@ const logger& logger_of(const bridge_options& o) { return o.log ? *o.log : defau
 }  // namespace
 
 thread_local constinit bridge_hot_state bridge_state{};
+
+constinit frame_base* root_promise::*const root_top_of_stack = top_of_stack_member_of();
 
 void start_bridge_thread() {
   bridge_thread& thread = this_thread;
@@ -131,7 +144,8 @@ void bridge_run::finish() noexcept {
 bool in_bridge() noexcept { return detail::bridge_state.active; }
 
 blocking_pool& current_blocking_pool() {
-  if (detail::bridge_state.pool) return *detail::bridge_state.pool;
+  const auto& state = detail::bridge_state;
+  if (state.active && state.pool) return *state.pool;
   static blocking_pool fallback(std::max(4u, std::thread::hardware_concurrency()));
   return fallback;
 }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -192,4 +193,57 @@ TEST_CASE("a task that can never finish throws, and the thread bridges again",
   CHECK(vial::async_to_sync(answer(), {.log = &log.logger()}) == 42);
   CHECK(log.contains("still pending"));
   CHECK(vial::async_to_sync(answer()) == 42);
+}
+
+TEST_CASE("a lost task whose handler is called later does not reach the run in progress",
+          "[async][bridge]") {
+  std::function<void()> resume_lost;
+  bool lost_finished = false;
+  auto stuck = [&]() -> vial::task<int> {
+    co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
+        [&](auto handler) {
+          auto kept = std::make_shared<decltype(handler)>(std::move(handler));
+          resume_lost = [kept] { std::move(*kept)(); };
+        },
+        asio::use_awaitable);
+    lost_finished = true;
+    co_return 7;
+  };
+  CHECK_THROWS_WITH(vial::async_to_sync(stuck()), Catch::Contains("can never finish"));
+
+  // A later run, suspended, calls the lost handler: the lost task finishes, and its root, which
+  // a new one has replaced, ends instead of recording 7 as this run's outcome.
+  auto calls_lost = [&]() -> vial::task<int> {
+    co_await vial::sleep_for(1ms);
+    resume_lost();
+    co_await vial::sleep_for(1ms);
+    co_return 5;
+  };
+  vial::testing::log_capture log;
+  CHECK(vial::async_to_sync(calls_lost(), {.log = &log.logger()}) == 5);
+  CHECK(lost_finished);
+  CHECK_FALSE(log.contains("still pending"));
+  CHECK(vial::async_to_sync(answer()) == 42);
+  resume_lost = nullptr;
+}
+
+TEST_CASE("a task whose operation completes inside its initiation", "[async][bridge]") {
+  // The handler runs before the initiation returns, so the task finishes, and the root records
+  // its outcome, while the run is still pushing the task.
+  auto completes_at_once = []() -> vial::task<int> {
+    co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
+        [](auto handler) { std::move(handler)(); }, asio::use_awaitable);
+    co_return 9;
+  };
+  auto throws_at_once = []() -> vial::task<int> {
+    co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
+        [](auto handler) { std::move(handler)(); }, asio::use_awaitable);
+    throw std::runtime_error("after the inline completion");
+  };
+  for (int i = 0; i < 3; ++i) {
+    CHECK(vial::async_to_sync(completes_at_once()) == 9);
+    CHECK_THROWS_WITH(vial::async_to_sync(throws_at_once()),
+                      Catch::Contains("after the inline completion"));
+    CHECK(vial::async_to_sync(answer()) == 42);
+  }
 }

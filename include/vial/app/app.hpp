@@ -229,6 +229,7 @@ class app {
     std::vector<const detail::scope*> scopes;
     std::optional<std::size_t> max_body_bytes;
     bool chain_async = false;  // a hook or error handler in its scopes is a coroutine
+    bridge_options bridge{};   // the route's bridge runs: its label, the app's logger and pool
   };
   struct dispatch_state;
 

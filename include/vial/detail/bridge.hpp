@@ -39,7 +39,7 @@ struct bridge_hot_state {
   /// Changes whenever the context is replaced, so state tied to the old one knows it is stale.
   std::uint64_t generation = 0;
   bool active = false;
-  blocking_pool* pool = nullptr;
+  blocking_pool* pool = nullptr;  // the active run's; meaningless while none is
   boost::asio::detail::thread_info_base* frame_memory = nullptr;
   boost::asio::detail::thread_context* call_stack_key = nullptr;
 };
@@ -59,7 +59,6 @@ class bridge_run {
   explicit bridge_run(const bridge_options& options)
       : state_(enter()),
         options_(&options),
-        previous_pool_(state_.pool),
         frame_cache_(state_.call_stack_key, *state_.frame_memory) {
     state_.active = true;
     state_.pool = options.pool;
@@ -67,7 +66,6 @@ class bridge_run {
 
   ~bridge_run() {
     state_.active = false;
-    state_.pool = previous_pool_;
     // Whatever the task spawned and did not await is still counted as outstanding work.
     if (entered_ || state_.outstanding_work->load(std::memory_order_acquire) != 0) finish();
   }
@@ -96,7 +94,6 @@ class bridge_run {
 
   bridge_hot_state& state_;
   const bridge_options* options_;
-  blocking_pool* previous_pool_;
   bool entered_ = false;
   // Asio allocates coroutine frames and handlers from a per-thread cache only while something
   // is on its thread call stack. A run starts outside io_context::run, so for its duration it
@@ -104,7 +101,8 @@ class bridge_run {
   asio_call_stack::context frame_cache_;
 };
 
-/// Where a run's root coroutine leaves its outcome.
+/// Where a root leaves the outcome of a task that suspended. Kept in the thread's root slot
+/// and emptied by take(), so a run that completes inline never touches it.
 template <class T>
 struct bridge_outcome {
   bool done = false;
@@ -112,8 +110,10 @@ struct bridge_outcome {
   std::optional<T> value;
 
   T take() {
-    if (error) std::rethrow_exception(error);
-    return std::move(*value);
+    if (error) std::rethrow_exception(std::exchange(error, nullptr));
+    T result = std::move(*value);
+    value.reset();
+    return result;
   }
 };
 
@@ -123,16 +123,25 @@ struct bridge_outcome<void> {
   std::exception_ptr error;
 
   void take() {
-    if (error) std::rethrow_exception(error);
+    if (error) std::rethrow_exception(std::exchange(error, nullptr));
   }
 };
 
 using root_frame = boost::asio::awaitable<boost::asio::detail::awaitable_thread_entry_point,
                                           boost::asio::any_io_executor>;
+using root_promise = boost::asio::detail::awaitable_frame<
+    boost::asio::detail::awaitable_thread_entry_point, boost::asio::any_io_executor>;
+using frame_base = boost::asio::detail::awaitable_frame_base<boost::asio::any_io_executor>;
 using awaitable_thread = boost::asio::detail::awaitable_thread<boost::asio::any_io_executor>;
 
-/// Asio's "thread" of stacked coroutine frames, with a bottom frame that is kept between
-/// runs: parked while no run is active, pushed on and pumped by each run.
+/// The top of a root's frame stack, which Asio keeps private to its own pump loop. A run reads
+/// it to stop pumping once its task has finished, instead of resuming the root only to park it
+/// again. Named in src/async/bridge.cpp.
+extern frame_base* root_promise::*const root_top_of_stack;
+
+/// Asio's "thread" of stacked coroutine frames, with a bottom frame (the root) that stays
+/// between runs. The root is parked while this object holds it; while a suspended task's
+/// completion handler holds it instead, the root is out.
 class root_thread : public awaitable_thread {
  public:
   using awaitable_thread::awaitable_thread;
@@ -140,52 +149,61 @@ class root_thread : public awaitable_thread {
   root_thread& operator=(const root_thread&) = delete;
   // Asio destroys an unfinished thread by posting to its executor; a parked root is
   // destroyed here and now, because its context may already be gone.
-  ~root_thread() {
-    root_frame parked(std::move(parked_));
-    root_frame running(std::move(this->bottom_of_stack_));
+  ~root_thread() { root_frame root(std::move(this->bottom_of_stack_)); }
+
+  bool parked() const noexcept { return this->bottom_of_stack_.valid(); }
+
+  /// Runs the new root up to its first park. Not Asio's launch(): its pump loop would resume
+  /// the root again, as it only stops once the stack has left the thread object.
+  void start() {
+    root_promise* root = entry_point();
+    root->attach_thread(this);
+    root->resume();
   }
 
-  bool parked() const noexcept { return parked_.valid(); }
-
-  /// Takes the root back from whichever thread object holds it now: this one if the task
-  /// completed inline, a completion handler's if it suspended. The holder's pump loop then
-  /// finds its stack empty and returns.
+  /// Takes the root back from the completion handler that resumed it. The handler's pump loop
+  /// then finds its stack empty and returns.
   void park(awaitable_thread* holder) noexcept {
-    if (holder == this) {
-      parked_ = std::move(this->bottom_of_stack_);
-    } else {
-      root_thread from(std::move(*holder));
-      parked_ = std::move(from.bottom_of_stack_);
-    }
+    if (holder == this) return;  // the first park, from start()
+    root_thread from(std::move(*holder));
+    this->bottom_of_stack_ = std::move(from.bottom_of_stack_);
   }
 
   /// Pushes `t` on top of the parked root and runs it until it finishes or first suspends.
-  /// The root itself is resumed only once the task has finished.
+  /// Returns true when it finished here: its outcome is then read from `t`, and the root was
+  /// never resumed. Otherwise the task's pending operations hold the root, which records the
+  /// outcome once the task finishes and parks itself.
   template <class T>
-  void run(task<T>& t) {
-    this->bottom_of_stack_ = std::move(parked_);
-    reset_cancellation_state();  // what the last task set stays with its run
+  bool run(task<T>& t) {
+    // The root has no parent cancellation slot, so its cancellation state is always empty;
+    // only this flag can be left changed by the last task.
     throw_if_cancelled(true);
-    auto* root = entry_point();
+    root_promise* root = entry_point();
     root->attach_thread(this);
-    t.await_suspend(
-        std::coroutine_handle<std::remove_pointer_t<decltype(root)>>::from_promise(*root));
-    this->pump();
+    t.await_suspend(std::coroutine_handle<root_promise>::from_promise(*root));
+    // Asio's pump loop, except that it stops when the root is back on top.
+    for (;;) {
+      frame_base* top = root->*root_top_of_stack;
+      // `t` is empty if the task suspended, a handler invoked inline finished it and the root
+      // has already recorded its outcome.
+      if (top == root) return t.valid();
+      top->resume();
+      if (!this->bottom_of_stack_.valid()) return false;  // a handler holds the stack now
+    }
   }
 
  private:
   explicit root_thread(awaitable_thread&& other) noexcept : awaitable_thread(std::move(other)) {}
-
-  root_frame parked_;
 };
 
 /// One thread's root for tasks of type T, and the current run's task and outcome.
 template <class T>
 struct root_slot {
   std::optional<root_thread> thread;
-  std::uint64_t generation = 0;
-  task<T>* current = nullptr;  // a local of the root's frame, so the root owns the task
-  bridge_outcome<T>* out = nullptr;
+  std::uint64_t generation = 0;  // of the context `thread` runs on; 0 until it is started
+  std::uint64_t epoch = 0;       // counts roots started, so a lost one knows it was replaced
+  task<T>* current = nullptr;    // a local of the root's frame, so the root owns the task
+  bridge_outcome<T> outcome;
 
   static root_slot& this_thread() {
     thread_local root_slot slot;
@@ -196,11 +214,10 @@ struct root_slot {
 /// The bottom frame of this thread's runs for tasks of type T. It replaces `co_spawn`, whose
 /// entry point dispatches to the context, posts again before completing, holds two work
 /// guards and is a new frame per call: here each run pushes its task on top of the parked
-/// root, and the root only collects the outcome and parks again.
+/// root, and the root is resumed only to collect the outcome of a task that suspended.
 template <class T>
-root_frame bridge_root(root_slot<T>& slot) {
-  auto park = [&slot](boost::asio::detail::awaitable_frame_base<boost::asio::any_io_executor>*
-                          frame) -> awaitable_thread* {
+root_frame bridge_root(root_slot<T>& slot, std::uint64_t epoch) {
+  auto park = [&slot](frame_base* frame) -> awaitable_thread* {
     slot.thread->park(frame->detach_thread());
     return nullptr;
   };
@@ -208,28 +225,33 @@ root_frame bridge_root(root_slot<T>& slot) {
     task<T> current;
     slot.current = &current;
     co_await park;
-    // Resumed once the task pushed on top of this frame has finished.
+    // A root lost with a task that could never finish, whose handler was invoked after all:
+    // a newer root serves this thread, so this one ends here and its handler frees it.
+    if (slot.epoch != epoch) co_return;
     try {
       if constexpr (std::is_void_v<T>) {
         current.await_resume();
       } else {
-        slot.out->value.emplace(current.await_resume());
+        slot.outcome.value.emplace(current.await_resume());
       }
     } catch (...) {
-      slot.out->error = std::current_exception();
+      slot.outcome.error = std::current_exception();
     }
-    slot.out->done = true;
+    slot.outcome.done = true;
   }
 }
 
 /// Starts this thread's root for T on the run's context and lets it park.
 template <class T>
 void start_root(root_slot<T>& slot, const bridge_run& run) {
+  slot.generation = 0;
   slot.thread.reset();
+  slot.outcome = {};
+  const std::uint64_t epoch = ++slot.epoch;
+  slot.thread.emplace(bridge_root<T>(slot, epoch), run.executor(),
+                      boost::asio::cancellation_slot(), boost::asio::cancellation_state());
+  slot.thread->start();
   slot.generation = run.generation();
-  slot.thread.emplace(bridge_root<T>(slot), run.executor(), boost::asio::cancellation_slot(),
-                      boost::asio::cancellation_state());
-  slot.thread->launch();
 }
 
 /// `async_to_sync(make_task())`, but `make_task` is called inside the run, so the coroutine
@@ -242,15 +264,15 @@ auto bridge_call(F&& make_task, const bridge_options& options)
   auto& slot = root_slot<T>::this_thread();
   // A new thread, a context replaced since the root started, or a root lost with a task that
   // could never finish.
-  if (!slot.thread || !slot.thread->parked() || slot.generation != run.generation()) {
+  if (slot.generation != run.generation() || !slot.thread->parked()) {
     start_root(slot, run);
   }
-  bridge_outcome<T> outcome;
-  slot.out = &outcome;
-  *slot.current = make_task();
-  slot.thread->run(*slot.current);
-  if (!outcome.done) run.run_until(outcome.done);
-  return outcome.take();
+  task<T>& current = *slot.current;
+  current = make_task();
+  slot.outcome.done = false;
+  if (slot.thread->run(current)) return current.await_resume();
+  run.run_until(slot.outcome.done);
+  return slot.outcome.take();
 }
 
 }  // namespace detail
