@@ -4,8 +4,9 @@
 // thread's private context, and the coroutine at the bottom of every run.
 //
 // A run costs what a task that never suspends needs and little more: no scheduler operation,
-// no lock, no heap allocation, and no coroutine frame but the task's own. docs/design.md ("The
-// bridge keeps a parked root coroutine per thread") has the measurements and the trade-offs.
+// no lock, no heap allocation, no coroutine frame but the task's own, and no resumption but
+// the task's. docs/design.md ("The bridge keeps a parked root coroutine per thread") has the
+// measurements and the trade-offs.
 
 #include <atomic>
 #include <coroutine>
@@ -101,8 +102,9 @@ class bridge_run {
   asio_call_stack::context frame_cache_;
 };
 
-/// Where a root leaves the outcome of a task that suspended. Kept in the thread's root slot
-/// and emptied by take(), so a run that completes inline never touches it.
+/// Where a root leaves the outcome of a task that suspended. It lives in the thread's root
+/// slot, so it exists before the task can finish (even inside the run's first resumption),
+/// and take() empties it for the next run.
 template <class T>
 struct bridge_outcome {
   bool done = false;
@@ -201,7 +203,9 @@ template <class T>
 struct root_slot {
   std::optional<root_thread> thread;
   std::uint64_t generation = 0;  // of the context `thread` runs on; 0 until it is started
-  std::uint64_t epoch = 0;       // counts roots started, so a lost one knows it was replaced
+  // Counts roots started, so a lost one knows it was replaced. Atomic because a lost root
+  // resumes on whichever thread invokes its handler.
+  std::atomic<std::uint64_t> epoch{0};
   task<T>* current = nullptr;    // a local of the root's frame, so the root owns the task
   bridge_outcome<T> outcome;
 
@@ -227,7 +231,7 @@ root_frame bridge_root(root_slot<T>& slot, std::uint64_t epoch) {
     co_await park;
     // A root lost with a task that could never finish, whose handler was invoked after all:
     // a newer root serves this thread, so this one ends here and its handler frees it.
-    if (slot.epoch != epoch) co_return;
+    if (slot.epoch.load(std::memory_order_relaxed) != epoch) co_return;
     try {
       if constexpr (std::is_void_v<T>) {
         current.await_resume();
@@ -247,7 +251,7 @@ void start_root(root_slot<T>& slot, const bridge_run& run) {
   slot.generation = 0;
   slot.thread.reset();
   slot.outcome = {};
-  const std::uint64_t epoch = ++slot.epoch;
+  const std::uint64_t epoch = slot.epoch.fetch_add(1, std::memory_order_relaxed) + 1;
   slot.thread.emplace(bridge_root<T>(slot, epoch), run.executor(),
                       boost::asio::cancellation_slot(), boost::asio::cancellation_state());
   slot.thread->start();
