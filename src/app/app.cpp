@@ -81,11 +81,15 @@ void app::freeze() const {
       // a plain chain is bridged on its own, which is the same single run and much cheaper.
       r.chain_async = false;
       for (const auto* s : r.scopes) r.chain_async = r.chain_async || s->has_async();
-      r.bridge = {.label = r.label, .log = &logger_, .pool = blocking_.get()};
+      r.bridge = bridge_options_for(r.label);
     }
     miss_chain_async_ = scope_.has_async();
     frozen_.store(true, std::memory_order_release);
   });
+}
+
+bridge_options app::bridge_options_for(std::string_view label) const {
+  return {.label = label, .log = &logger_, .pool = blocking_.get()};
 }
 
 blocking_pool& app::blocking() const {
@@ -95,7 +99,7 @@ blocking_pool& app::blocking() const {
 
 void app::startup() {
   freeze();
-  bridge_options bo{.label = "startup", .log = &logger_, .pool = blocking_.get()};
+  const bridge_options bo = bridge_options_for("startup");
   for (const auto& hook : startup_) {
     if (hook.is_async()) {
       async_to_sync(hook.async(), bo);
@@ -108,7 +112,7 @@ void app::startup() {
 std::size_t app::shutdown(std::chrono::milliseconds background_deadline) {
   std::size_t abandoned = 0;
   if (background_) abandoned = background_->drain(background_deadline);
-  bridge_options bo{.label = "shutdown", .log = &logger_, .pool = blocking_.get()};
+  const bridge_options bo = bridge_options_for("shutdown");
   for (const auto& hook : shutdown_) {
     try {
       if (hook.is_async()) {

@@ -161,9 +161,7 @@ response app::dispatch(request& req) const {
   try {
     // The factory form creates the chain's coroutine frames inside the bridge's run, where
     // Asio recycles their memory.
-    const bridge_options options =
-        st.route ? st.route->bridge
-                 : bridge_options{.label = st.label(), .log = &logger_, .pool = blocking_.get()};
+    const bridge_options options = st.route ? st.route->bridge : bridge_options_for(st.label());
     return detail::bridge_call([this, &st] { return dispatch_async(st); }, options);
   } catch (const bridge_error& e) {
     logger_.error(std::string(st.label()) + ": " + e.what());

@@ -246,6 +246,8 @@ class app {
                              std::vector<std::shared_ptr<const detail::scope>> outer);
   void check_not_frozen(std::string_view what) const;
   void freeze() const;
+  /// A bridge run's options for work named `label`: the app's logger and blocking pool.
+  bridge_options bridge_options_for(std::string_view label) const;
   response dispatch_sync(dispatch_state& st) const;
   task<response> dispatch_async(dispatch_state& st) const;
 
