@@ -157,11 +157,7 @@ class root_thread : public awaitable_thread {
 
   /// Runs the new root up to its first park. Not Asio's launch(): its pump loop would resume
   /// the root again, as it only stops once the stack has left the thread object.
-  void start() {
-    root_promise* root = entry_point();
-    root->attach_thread(this);
-    root->resume();
-  }
+  void start() { attach_root()->resume(); }
 
   /// Takes the root back from the completion handler that resumed it. The handler's pump loop
   /// then finds its stack empty and returns.
@@ -180,8 +176,7 @@ class root_thread : public awaitable_thread {
     // The root has no parent cancellation slot, so its cancellation state is always empty;
     // only this flag can be left changed by the last task.
     throw_if_cancelled(true);
-    root_promise* root = entry_point();
-    root->attach_thread(this);
+    root_promise* root = attach_root();
     t.await_suspend(std::coroutine_handle<root_promise>::from_promise(*root));
     // Asio's pump loop, except that it stops when the root is back on top.
     for (;;) {
@@ -196,6 +191,13 @@ class root_thread : public awaitable_thread {
 
  private:
   explicit root_thread(awaitable_thread&& other) noexcept : awaitable_thread(std::move(other)) {}
+
+  /// Makes this object the thread the root runs in, as Asio's pump loop does before resuming.
+  root_promise* attach_root() noexcept {
+    root_promise* root = entry_point();
+    root->attach_thread(this);
+    return root;
+  }
 };
 
 /// One thread's root for tasks of type T, and the current run's task and outcome.
