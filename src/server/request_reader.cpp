@@ -1,12 +1,16 @@
 #include "request_reader.hpp"
 
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <optional>
-#include <utility>
-#include <vector>
 
 #include "vial/app/app.hpp"
 #include "vial/http/error.hpp"
@@ -20,13 +24,54 @@ using boost::system::error_code;
 
 namespace {
 
+// The longest chunk-size line (size and extensions, without its CRLF). Beast buffers the line
+// until its CRLF with no limit of its own, and nothing legitimate comes near this: a size is at
+// most 16 hex digits, and no extension is defined.
+constexpr std::size_t max_chunk_line = 4096;
+
+// Beast reports both a malformed HTTP-version and one it does not support as bad_version: only
+// a well-formed "HTTP/" DIGIT "." DIGIT is 505 (RFC 9112 2.3: the name is case-sensitive).
+// `data` starts with the request line, which Beast has not consumed.
+int version_status(std::string_view data) {
+  auto line = data.substr(0, data.find("\r\n"));
+  auto first = line.find(' ');
+  auto second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+  if (second == std::string_view::npos) return 400;
+  auto v = line.substr(second + 1);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  bool well_formed = v.size() == 8 && v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' &&
+                     digit(v[7]);
+  return well_formed ? 505 : 400;
+}
+
 // The status a parser error answers; framing errors all close the connection.
-int status_for(const error_code& ec) {
+int status_for(const error_code& ec, std::string_view data) {
   if (ec == http::error::header_limit) return 431;
   if (ec == http::error::body_limit) return 413;
-  if (ec == http::error::bad_version) return 505;
+  if (ec == http::error::bad_version) return version_status(data);
   return 400;
 }
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// True when `bytes` folds a line: a line break followed by a space or tab (obs-fold, RFC 9112
+// 5.2). `before` is the byte that preceded them.
+bool has_obs_fold(char before, std::string_view bytes) {
+  for (char c : bytes) {
+    if (before == '\n' && (c == ' ' || c == '\t')) return true;
+    before = c;
+  }
+  return false;
+}
+
+// What to do at the start of a chunk-size line.
+struct chunk_line {
+  int status = 0;         // non-zero: fail with it
+  std::size_t take = 0;   // bytes to give the parser (0: wait for more)
+};
+
 
 }  // namespace
 
@@ -39,8 +84,10 @@ struct request_reader::impl {
     status = code;
     return {read_state::failed, used};
   }
+  read_step feed(std::string_view data, std::size_t& used);
   // The checks that need the whole header section; false after answering `failed`.
   bool check_header();
+  chunk_line next_chunk_line(std::string_view data) const;
   read_state finish();
 
   const vial::app& app;
@@ -49,6 +96,17 @@ struct request_reader::impl {
   bool header_checked = false;
   bool request_line_seen = false;
   std::size_t header_bytes = 0;  // consumed before the header was checked
+  char last_header_byte = 0;     // the last of them, to see an obs-fold split across reads
+  // A chunked body is given to Beast a piece at a time, so that each chunk-size line and the
+  // trailer section are measured before Beast buffers them: the data of the current chunk,
+  // then one whole size line, or the last chunk with its whole trailer section.
+  std::uint64_t chunk_left = 0;  // data bytes of the current chunk not given to Beast yet
+  bool chunk_seen = false;       // a chunk with data was read: its CRLF precedes the next line
+  std::function<void(std::uint64_t, boost::beast::string_view, error_code&)> on_chunk_header =
+      [this](std::uint64_t size, boost::beast::string_view, error_code&) {
+        chunk_left = size;
+        if (size > 0) chunk_seen = true;
+      };
   int status = 0;
   int refused = 0;  // the status for a request-target the request could not be built from
   std::string method;
@@ -101,6 +159,8 @@ bool request_reader::impl::check_header() {
   }
   keep_alive = h.keep_alive();
   http10 = h.version() == 10;
+  // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; answer, then close.
+  if (http10 && h.count(http::field::transfer_encoding) > 0) keep_alive = false;
   is_head = h.method() == http::verb::head;
   // The request is built from the header section alone: trailer fields, which Beast adds to
   // the same message, never reach it (RFC 9110 6.5.1), and the route's body limit is looked up
@@ -149,9 +209,13 @@ void request_reader::reset() {
   s.parser->header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
   s.parser->body_limit(boost::none);  // set per route once the header is known
   s.parser->eager(false);             // stop after the header: it is checked before the body
+  s.parser->on_chunk_header(s.on_chunk_header);
   s.header_checked = false;
   s.request_line_seen = false;
   s.header_bytes = 0;
+  s.last_header_byte = 0;
+  s.chunk_left = 0;
+  s.chunk_seen = false;
   s.status = 0;
   s.refused = 0;
   s.method.clear();
@@ -163,41 +227,102 @@ void request_reader::reset() {
   s.request.reset();
 }
 
-read_step request_reader::feed(std::string_view data) {
-  auto& s = *impl_;
-  std::size_t used = 0;
+// At the start of a chunk-size line (after the CRLF that ends the previous chunk's data): how
+// much of `data` Beast may have. Beast keeps a line it has not seen the end of, however long,
+// so the line is measured here; the last chunk goes to Beast only with its whole trailer
+// section, which counts against max_header_bytes together with the header.
+chunk_line request_reader::impl::next_chunk_line(std::string_view data) const {
+  const std::size_t start = chunk_seen ? 2 : 0;
+  if (data.size() < start) return {};
+  if (chunk_seen && !data.starts_with("\r\n")) return {.status = 400};
+  auto eol = data.find("\r\n", start);
+  if (eol == std::string_view::npos) {
+    auto pending = data.size() - start - (data.ends_with('\r') ? 1 : 0);
+    return {.status = pending > max_chunk_line ? 400 : 0};
+  }
+  auto line = data.substr(start, eol - start);
+  if (line.size() > max_chunk_line) return {.status = 400};
+  auto digits_end = std::find_if_not(line.begin(), line.end(), is_hex);
+  bool last = !line.empty() && std::all_of(line.begin(), digits_end, [](char c) { return c == '0'; });
+  if (!last) return {.take = eol + 2};
+  // The trailer section runs from after the line to the blank line that ends the message,
+  // which Beast looks for from the line's own CRLF (so "0\r\n\r\n" has an empty one).
+  const std::size_t budget = options.max_header_bytes - std::min(header_bytes, options.max_header_bytes);
+  const std::size_t trailer = eol + 2;
+  auto eom = data.find("\r\n\r\n", eol);
+  if (eom == std::string_view::npos) {
+    return {.status = data.size() - trailer >= budget + 2 ? 431 : 0};
+  }
+  if (eom + 2 - trailer > budget) return {.status = 431};
+  if (has_obs_fold('\n', data.substr(trailer, eom + 2 - trailer))) return {.status = 400};
+  return {.take = eom + 4};
+}
+
+read_step request_reader::impl::feed(std::string_view data, std::size_t& used) {
   for (;;) {
     if (data.empty()) return {read_state::need_more, used};
-    if (!s.request_line_seen) {
+    if (!request_line_seen) {
       // Beast has no request-target limit of its own: measure it before the header limit hits.
       // Only until Beast consumes the request line (it consumes nothing before the line is
       // whole): after that the data starts inside the header fields.
       if (auto sp = data.find(' '); sp != std::string_view::npos) {
         auto end = data.find_first_of(" \r\n", sp + 1);
         auto len = (end == std::string_view::npos ? data.size() : end) - (sp + 1);
-        if (len > s.options.max_uri_bytes) return s.fail(414, used);
+        if (len > options.max_uri_bytes) return fail(414, used);
       }
     }
-    // Beast 1.81 asserts that a chunked body resumed after its last chunk has 5 bytes, but
-    // "0\r\n" may arrive alone and one more byte after it (boostorg/beast#2861, fixed in later
-    // Boost), which would abort a build with assertions. Holding back fewer than 5 bytes of a
-    // chunked body delays nothing: its last chunk and final CRLF alone take 5.
-    if (s.header_checked && s.parser->chunked() && data.size() < 5) {
-      return {read_state::need_more, used};
+    auto piece = data;
+    const bool in_chunk = header_checked && parser->chunked() && chunk_left > 0;
+    if (header_checked && parser->chunked()) {
+      if (in_chunk) {
+        piece = data.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left, data.size())));
+      } else {
+        auto next = next_chunk_line(data);
+        if (next.status != 0) return fail(next.status, used);
+        if (next.take == 0) return {read_state::need_more, used};
+        piece = data.substr(0, next.take);
+      }
     }
     error_code ec;
-    auto n = s.parser->put(boost::asio::const_buffer(data.data(), data.size()), ec);
-    used += n;
-    if (!s.header_checked) s.header_bytes += n;  // eager is off: the put stops after the header
-    data.remove_prefix(n);
-    if (n > 0) s.request_line_seen = true;
-    if (ec == http::error::need_more) return {read_state::need_more, used};
-    if (ec) return s.fail(status_for(ec), used);
-    if (s.parser->is_header_done() && !s.header_checked) {
-      if (!s.check_header()) return {read_state::failed, used};
-      if (!s.parser->is_done()) return {read_state::body, used};
+    auto n = parser->put(boost::asio::const_buffer(piece.data(), piece.size()), ec);
+    if (!header_checked) {
+      // Beast unfolds an obs-fold into the value, and would frame the body by a folded
+      // Transfer-Encoding or Content-Length that an intermediary reads differently.
+      if (has_obs_fold(last_header_byte, data.substr(0, n))) return fail(400, used);
+      header_bytes += n;  // eager is off: the put stops after the header
+      if (n > 0) last_header_byte = data[n - 1];
     }
-    if (s.parser->is_done()) return {s.finish(), used};
+    if (in_chunk) chunk_left -= n;
+    if (n > 0) request_line_seen = true;
+    used += n;
+    if (ec == http::error::need_more) {
+      // A whole size line or last chunk was given: Beast must not wait for more of it.
+      if (header_checked && parser->chunked() && !in_chunk) return fail(400, used);
+      return {read_state::need_more, used};
+    }
+    if (ec) return fail(status_for(ec, data), used);
+    data.remove_prefix(n);
+    if (parser->is_header_done() && !header_checked) {
+      if (!check_header()) return {read_state::failed, used};
+      if (!parser->is_done()) return {read_state::body, used};
+    }
+    if (parser->is_done()) return {finish(), used};
+  }
+}
+
+read_step request_reader::feed(std::string_view data) {
+  auto& s = *impl_;
+  std::size_t used = 0;
+  if (s.status != 0) return {read_state::failed, 0};  // answered already: reset() first
+  try {
+    return s.feed(data, used);
+  } catch (const std::length_error&) {
+    // Beast's fields hold a name or value of at most 64 KiB and throw past it (reachable only
+    // with max_header_bytes over 64 KiB): a field too large.
+    return s.fail(431, used);
+  } catch (...) {
+    // Nothing the parser throws may leave the reader: the connection answers and closes.
+    return s.fail(400, used);
   }
 }
 

@@ -160,3 +160,154 @@ TEST_CASE("request_reader holds the header section to max_header_bytes however i
     }
   }
 }
+
+namespace {
+
+const std::string chunked_post =
+    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+// Feeds `input` in pieces of `piece` bytes; returns the state after the last one.
+read_state feed_split(reader_fixture& f, const std::string& input, std::size_t piece) {
+  std::vector<std::string_view> pieces;
+  for (std::size_t i = 0; i < input.size(); i += piece) {
+    pieces.push_back(std::string_view(input).substr(i, piece));
+  }
+  return feed_pieces(f.reader, pieces, f.buffer);
+}
+
+}  // namespace
+
+TEST_CASE("request_reader reads chunk extensions and trailer fields within the limits",
+          "[server][reader]") {
+  const std::string input = chunked_post + "3;name=value;q=\"a b\"\r\nabc\r\n2;x\r\nde\r\n" +
+                            "0;last=1\r\nX-Checksum: 7\r\nX-Other: y\r\n\r\n";
+  for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{8192}}) {
+    CAPTURE(piece);
+    reader_fixture f;
+    REQUIRE(feed_split(f, input, piece) == read_state::complete);
+    CHECK(f.reader.take_request().body() == "abcde");
+    CHECK(f.buffer.empty());
+  }
+}
+
+TEST_CASE("request_reader answers a chunk-size line over 4 KiB with 400 without keeping it",
+          "[server][reader][limits][hostile]") {
+  // Beast keeps a size line until its CRLF: 1 GiB of extension took the process to 1 GB.
+  auto line = GENERATE(std::string("5;a=") + std::string(5000, 'x'),  // a long extension
+                       std::string(5000, '0') + "5",                  // leading zeros
+                       std::string("3\r\nabc\r\n5;a=") + std::string(5000, 'x'));  // second chunk
+  for (std::size_t piece : {std::size_t{512}, std::size_t{8192}, std::size_t{100000}}) {
+    CAPTURE(line.size(), piece);
+    reader_fixture f;
+    const std::string input = chunked_post + line;
+    std::size_t offered = 0;
+    read_state state = read_state::need_more;
+    while (offered < input.size() && state != read_state::failed) {
+      state = feed_pieces(f.reader, {std::string_view(input).substr(offered, piece)}, f.buffer);
+      offered += piece;
+    }
+    CHECK(state == read_state::failed);
+    CHECK(f.reader.status() == 400);
+    // Refused once the line passed 4 KiB: no more of it was asked for.
+    CHECK(offered <= chunked_post.size() + 4096 + 16 + piece);
+  }
+  reader_fixture f;  // up to the limit is fine
+  CHECK(feed_split(f, chunked_post + "3;a=" + std::string(4000, 'x') + "\r\nabc\r\n0\r\n\r\n",
+                   1000) == read_state::complete);
+}
+
+TEST_CASE("request_reader counts the trailer section against max_header_bytes",
+          "[server][reader][limits][hostile]") {
+  const std::string header = chunked_post;
+  auto fill = [](std::size_t n) { return "X-Fill: " + std::string(n, 't') + "\r\n"; };
+  for (std::size_t piece : {std::size_t{7}, std::size_t{1000}, std::size_t{100000}}) {
+    CAPTURE(piece);
+    {
+      reader_fixture f;
+      f.options.max_header_bytes = 2048;
+      // The header takes ~70 bytes: a 3000-byte trailer does not fit in the rest.
+      CHECK(feed_split(f, header + "1\r\na\r\n0\r\n" + fill(3000) + "\r\n", piece) ==
+            read_state::failed);
+      CHECK(f.reader.status() == 431);
+    }
+    {
+      reader_fixture f;
+      f.options.max_header_bytes = 2048;
+      // A million tiny fields, most of which never need to arrive.
+      std::string many;
+      for (int i = 0; i < 1000; ++i) many += "a: b\r\n";
+      CHECK(feed_split(f, header + "0\r\n" + many, piece) == read_state::failed);
+      CHECK(f.reader.status() == 431);
+    }
+    {
+      reader_fixture f;
+      f.options.max_header_bytes = 2048;
+      CHECK(feed_split(f, header + "1\r\na\r\n0\r\n" + fill(1800) + "\r\n", piece) ==
+            read_state::complete);
+    }
+  }
+}
+
+TEST_CASE("request_reader answers a field value over 64 KiB with 431 instead of throwing",
+          "[server][reader][limits][hostile]") {
+  // Beast's fields throw std::length_error past 64 KiB, which escaped the server thread.
+  const std::string value(70000, 'v');
+  auto input = GENERATE_COPY(chunked_post + "0\r\nX-Big: " + value + "\r\n\r\n",
+                             "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + value + "\r\n\r\n");
+  reader_fixture f;
+  f.options.max_header_bytes = 1024 * 1024;
+  read_state state = read_state::need_more;
+  REQUIRE_NOTHROW(state = feed_split(f, input, 100000));
+  CHECK(state == read_state::failed);
+  CHECK(f.reader.status() == 431);
+}
+
+TEST_CASE("request_reader rejects obs-fold in any field with 400", "[server][reader][hostile]") {
+  // Beast unfolds "Transfer-Encoding:\r\n chunked" and frames the body by it.
+  auto input = GENERATE(
+      std::string("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n"),
+      std::string("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\t3\r\n\r\nabc"),
+      std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n"),
+      std::string("GET / HTTP/1.1\r\n Host: x\r\n\r\n"),
+      chunked_post + "0\r\nX-T: a\r\n b\r\n\r\n");
+  for (std::size_t piece : {std::size_t{1}, std::size_t{8192}}) {
+    CAPTURE(input, piece);
+    reader_fixture f;
+    CHECK(feed_split(f, input, piece) == read_state::failed);
+    CHECK(f.reader.status() == 400);
+  }
+}
+
+TEST_CASE("request_reader does not keep an HTTP/1.0 chunked request alive",
+          "[server][reader][hostile]") {
+  // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; close after answering.
+  reader_fixture f;
+  CHECK(feed_split(f,
+                   "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                   8192) == read_state::complete);
+  CHECK_FALSE(f.reader.keep_alive());
+  reader_fixture g;  // without Transfer-Encoding it stays alive
+  CHECK(feed_split(g, "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc",
+                   8192) == read_state::complete);
+  CHECK(g.reader.keep_alive());
+}
+
+TEST_CASE("request_reader answers a malformed HTTP-version with 400 and an unsupported one with 505",
+          "[server][reader]") {
+  struct version_case {
+    const char* version;
+    int status;
+  };
+  auto c = GENERATE(values<version_case>({{"http/1.1", 400},
+                                          {"HTTP/1.1x", 400},
+                                          {"HTTP/1", 400},
+                                          {"HTTP/a.b", 400},
+                                          {"HTTP/2.0", 505},
+                                          {"HTTP/0.9", 505}}));
+  CAPTURE(c.version);
+  reader_fixture f;
+  CHECK(feed_split(f, std::string("GET / ") + c.version + "\r\nHost: x\r\n\r\n", 8192) ==
+        read_state::failed);
+  CHECK(f.reader.status() == c.status);
+}
