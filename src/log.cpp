@@ -1,5 +1,6 @@
 #include "vial/log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -32,7 +33,34 @@ logger::logger() : sink_(stderr_sink) {}
 logger::logger(log_sink sink, log_level min_level) : sink_(std::move(sink)), min_(min_level) {}
 
 void logger::log(log_level level, std::string_view message) const {
-  if (enabled(level)) sink_(level, message);
+  if (!enabled(level)) return;
+  auto is_control = [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f;
+  };
+  if (std::none_of(message.begin(), message.end(), is_control)) return sink_(level, message);
+  sink_(level, escape_controls(message));
+}
+
+std::string escape_controls(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out.push_back(c);
+    } else if (c == '\r') {
+      out.append("\\r");
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else if (c == '\t') {
+      out.append("\\t");
+    } else {
+      out.append("\\x").push_back(hex[u >> 4]);
+      out.push_back(hex[u & 0xf]);
+    }
+  }
+  return out;
 }
 
 std::string describe_exception(std::exception_ptr e) {

@@ -12,11 +12,13 @@ enum class log_level { debug, info, warning, error, off };
 /// "DEBUG", "INFO", "WARNING", "ERROR".
 std::string_view to_string(log_level level) noexcept;
 
-/// Receives formatted lines (without trailing newline). Called from any thread: sinks must be
-/// thread-safe.
+/// Receives formatted lines (without trailing newline, control characters escaped). Called from
+/// any thread: sinks must be thread-safe.
 using log_sink = std::function<void(log_level, std::string_view)>;
 
 /// A level filter in front of a sink. The default writes "LEVEL vial: message" lines to stderr.
+/// Messages often quote request data (a decoded path, a JSON field): `log` passes them through
+/// `escape_controls` first, so a CR or LF sent by a client cannot start a forged line.
 /// Distinct objects: safe. Shared objects: safe (const use), once configured.
 class logger {
  public:
@@ -37,6 +39,11 @@ class logger {
   log_sink sink_;
   log_level min_ = log_level::info;
 };
+
+/// `text` with each control character (C0 and DEL) written as an escape: `\r`, `\n`, `\t`, or
+/// `\xNN`. Everything else, backslashes and bytes from 0x80 up (UTF-8) included, is unchanged:
+/// the point is one record per line, not a reversible encoding.
+std::string escape_controls(std::string_view text);
 
 /// The message of an exception for a log line: `what()`, or "unknown exception".
 std::string describe_exception(std::exception_ptr e);

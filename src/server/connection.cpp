@@ -92,9 +92,14 @@ void connection::close_idle() {
   socket_.cancel(ec);
 }
 
+void connection::close_if_idle() {
+  if (phase_ == phase::idle && !closed_ && buffer_.size() == 0) close_idle();
+}
+
 void connection::close() {
   if (closed_) return;
   closed_ = true;
+  idle_mark_ = 0;
   phase_ = phase::closed;
   cancel_.emit(asio::cancellation_type::terminal);
   close_stream();
@@ -118,10 +123,13 @@ void connection::begin_request() {
     set_deadline(deadline::idle,
                  shutting_down_ ? std::min(core_.options.keep_alive_timeout, shutdown_idle_grace)
                                 : core_.options.keep_alive_timeout);
+    idle_mark_ = std::max<clock::rep>(1, idle_since_.time_since_epoch().count());
+    core_.wake_acceptor();  // at max_connections, this one may be closed to make room
   }
 }
 
 void connection::enter_header() {
+  idle_mark_ = 0;
   phase_ = phase::header;
   started_ = clock::now();
   set_deadline(deadline::header, core_.options.header_timeout);
@@ -303,8 +311,8 @@ void connection::log_access(int status) {
   if (!core_.options.access_log) return;
   access_record record{
       .remote = remote_,
-      .method = reader_.method().empty() ? std::string("-") : reader_.method(),
-      .target = reader_.target().empty() ? std::string("-") : reader_.target(),
+      .method = reader_.method().empty() ? std::string("-") : escape_controls(reader_.method()),
+      .target = reader_.target().empty() ? std::string("-") : escape_controls(reader_.target()),
       .status = status,
       .bytes = body_bytes_,
       .duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),

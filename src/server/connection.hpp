@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -30,6 +31,7 @@ class connection : public std::enable_shared_from_this<connection> {
  public:
   using socket_type = boost::asio::ip::tcp::socket;
   using executor_type = socket_type::executor_type;
+  using clock = std::chrono::steady_clock;
 
   /// A connection registered with `core` (a graceful stop waits for it from here on).
   static std::shared_ptr<connection> open(server_core& core, socket_type socket);
@@ -47,12 +49,17 @@ class connection : public std::enable_shared_from_this<connection> {
   void shutdown();
   /// Closes now, stopping any stream. Call on the connection's executor.
   void close();
+  /// Closes the connection if it is still waiting for a request (to make room for a new one at
+  /// max_connections). Call on the connection's executor.
+  void close_if_idle();
+  /// When the connection started waiting for a request (clock ticks), or 0 while it is busy.
+  /// Safe from any thread.
+  clock::rep idle_since() const noexcept { return idle_mark_.load(); }
   executor_type executor() { return socket_.get_executor(); }
 
  private:
   enum class phase { idle, header, body, busy, stream, linger, closed };
   enum class deadline { none, idle, header, body, write, linger };
-  using clock = std::chrono::steady_clock;
 
   void close_idle();
   void begin_request();
@@ -101,6 +108,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string stock_;
   clock::time_point started_;
   clock::time_point idle_since_{};
+  std::atomic<clock::rep> idle_mark_{0};  // read by the acceptor to pick whom to close
   std::size_t body_bytes_ = 0;
   bool keep_alive_ = true;
   bool http10_ = false;

@@ -1,5 +1,6 @@
 #include "vial/server/server.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include <poll.h>
 #include <sys/socket.h>
 #ifdef __linux__
 #include <linux/filter.h>
@@ -89,6 +91,8 @@ struct server::impl {
 
   void accept();
   void accept_failed(const error_code& ec);
+  void watch_backlog();
+  void make_room();
   void adopt(tcp::socket socket);
   void close_listener(std::promise<void>& closed);
   void stop();
@@ -102,6 +106,8 @@ struct server::impl {
   // Used on the acceptor's strand only.
   std::size_t accept_failures = 0;
   std::chrono::steady_clock::time_point accept_failure_logged{};
+  std::chrono::steady_clock::time_point limit_logged{};
+  bool watching_backlog = false;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
   std::atomic<std::uint16_t> port{0};
@@ -115,6 +121,7 @@ struct server::impl {
 };
 
 void server::impl::accept() {
+  if (core->full()) return watch_backlog();
   acceptor->async_accept(asio::make_strand(core->ioc), [this](error_code ec, tcp::socket socket) {
     // Served even while stopping: the client has a connection and may have sent its request.
     if (!ec) adopt(std::move(socket));
@@ -151,6 +158,56 @@ void server::impl::accept_failed(const error_code& ec) {
   accept_retry->async_wait([this](error_code e) {
     if (!e && acceptor->is_open()) accept();
   });
+}
+
+// At max_connections, on the acceptor's strand: nothing is accepted, and the listen backlog
+// holds new connections. Once one is waiting there, make_room. A connection that closes or
+// goes idle calls wake_acceptor, which posts accept() again. No connection is accepted only to
+// be answered 503: that would cost a descriptor and a read per refusal during an overload.
+void server::impl::watch_backlog() {
+  if (watching_backlog) return;
+  watching_backlog = true;
+  acceptor->async_wait(tcp::acceptor::wait_read, [this](error_code ec) {
+    watching_backlog = false;
+    if (ec || !acceptor->is_open() || core->stopping.load()) return;
+    if (!core->waiting_for_room.load()) return;  // woken meanwhile: accept() is on its way
+    pollfd pending{acceptor->native_handle(), POLLIN, 0};
+    if (::poll(&pending, 1, 0) != 1) return watch_backlog();  // already accepted
+    make_room();
+  });
+}
+
+// Like nginx, closes the connections that have waited longest for a request (an eighth of the
+// idle ones, 1 to 32) rather than keep the new client waiting: an idle keep-alive client
+// reconnects when it needs to. With none idle, accepting stays paused until a connection closes
+// or goes idle.
+void server::impl::make_room() {
+  std::vector<std::pair<server_detail::connection::clock::rep,
+                        std::shared_ptr<server_detail::connection>>> idle;
+  {
+    std::lock_guard lock(core->mutex);
+    for (auto* c : core->connections) {
+      if (auto since = c->idle_since(); since != 0) {
+        if (auto p = c->weak_from_this().lock()) idle.emplace_back(since, std::move(p));
+      }
+    }
+  }
+  const std::size_t n = std::min<std::size_t>(idle.size(), std::clamp<std::size_t>(idle.size() / 8, 1, 32));
+  std::partial_sort(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(n), idle.end(),
+                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = idle[i].second;
+    asio::post(c->executor(), [c] { c->close_if_idle(); });
+  }
+  idle.clear();  // outside the lock: the last reference may run a destructor that takes it
+  if (n > 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (limit_logged == std::chrono::steady_clock::time_point{} ||
+      now - limit_logged >= std::chrono::seconds(10)) {
+    app.logger().warning("connection limit reached (" + std::to_string(options.max_connections) +
+                         " open, none idle): new connections wait in the listen backlog");
+    limit_logged = now;
+  }
 }
 
 void server::impl::adopt(tcp::socket socket) {
@@ -220,6 +277,11 @@ void server::start() {
   s.acceptor->listen(s.options.backlog, ec);
   if (ec) fail("cannot listen on");
   s.port = s.acceptor->local_endpoint().port();
+  s.core->room_available = [&s, ex = s.acceptor->get_executor()] {
+    asio::post(ex, [&s] {
+      if (s.acceptor->is_open() && !s.core->stopping.load()) s.accept();
+    });
+  };
 
   s.app.startup();
   s.started = true;

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <algorithm>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <unordered_set>
 
@@ -34,14 +36,34 @@ struct server_core {
     connections.insert(c);
   }
   void remove(connection* c) {
+    {
+      std::lock_guard lock(mutex);
+      connections.erase(c);
+      if (connections.empty()) drained.notify_all();
+    }
+    wake_acceptor();
+  }
+
+  /// True, and the acceptor waits for `wake_acceptor`, when `max_connections` are open.
+  bool full() {
     std::lock_guard lock(mutex);
-    connections.erase(c);
-    if (connections.empty()) drained.notify_all();
+    if (connections.size() < std::max<std::size_t>(1, options.max_connections)) return false;
+    waiting_for_room = true;
+    return true;
+  }
+  /// A connection closed or went idle: a waiting acceptor tries again (from any thread).
+  void wake_acceptor() {
+    if (waiting_for_room.load() && waiting_for_room.exchange(false) && !stopping.load() &&
+        room_available) {
+      room_available();
+    }
   }
 
   vial::app& app;
   const server_options options;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> waiting_for_room{false};
+  std::function<void()> room_available;  // set before the first accept; resumes accepting
   std::mutex mutex;
   std::condition_variable drained;
   std::unordered_set<connection*> connections;

@@ -8,6 +8,8 @@
 
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
+#include "support/eventually.hpp"
+#include "support/log_capture.hpp"
 #include "support/raw_client.hpp"
 
 using namespace std::chrono_literals;
@@ -273,6 +275,12 @@ TEST_CASE("server rejects malformed and smuggling-prone requests and keeps servi
       {"unsupported version", "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505},
       {"body larger than the limit", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 413},
       {"chunked body larger than the limit", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(2048, 'b') + "\r\n0\r\n\r\n", 413},
+      {"chunk extension over 4 KiB", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=" + std::string(20000, 'x'), 400},
+      {"chunk size with 20000 leading zeros", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(20000, '0') + "5\r\nhello\r\n0\r\n\r\n", 400},
+      {"trailer section over the header limit", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + std::string(5000, 'a') + ": b\r\n\r\n" + smuggled, 431},
+      {"obs-fold in Transfer-Encoding", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + smuggled, 400},
+      {"obs-fold in Content-Length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 3\r\n\r\nabc" + smuggled, 400},
+      {"lowercase HTTP-name", "GET /hello http/1.1\r\nHost: x\r\n\r\n", 400},
   }));
   INFO(hostile.name);
   auto c = f.connect();
@@ -515,4 +523,123 @@ TEST_CASE("server flushes each chunk and closes a coroutine stream when the clie
   }
   CHECK(f.state.stream_closed->load());
   CHECK(f.still_serves());
+}
+
+TEST_CASE("server answers a trailer value over 64 KiB with 431 and keeps serving",
+          "[server][limits][hostile]") {
+  // Beast threw std::length_error for it; nothing answered and the client waited 30 s.
+  server_fixture f(vial::server_options{.max_header_bytes = 1024 * 1024});
+  auto c = f.connect();
+  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "3\r\nabc\r\n0\r\nX-Big: " + std::string(70000, 'v') + "\r\n\r\n");
+  auto r = c.read_response();
+  CHECK(r.status == 431);
+  CHECK(r.header("Connection") == "close");
+  CHECK(c.closed_by_peer());
+  CHECK(f.still_serves());
+}
+
+TEST_CASE("server closes an HTTP/1.0 connection after a chunked request despite keep-alive",
+          "[server][hostile]") {
+  server_fixture f;
+  auto c = f.connect();
+  c.send("POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "3\r\nabc\r\n0\r\n\r\n" + get_request("/hello"));
+  auto r = c.read_response();
+  CHECK(r.status == 200);
+  CHECK(r.body == "abc");
+  CHECK(c.closed_by_peer());
+  CHECK(c.pending().find("HTTP/1.1") == std::string::npos);
+}
+
+TEST_CASE("a CR or LF sent by a client cannot start a new log line", "[server][log][hostile]") {
+  vial::testing::log_capture log;
+  std::mutex m;
+  std::vector<vial::access_record> records;
+  vial::app app;
+  vial::test::test_state state;
+  vial::test::add_test_routes(app, state);
+  app.set_logger(log.logger());
+  app.get("/say/<path:text>", [&app](std::string_view text) {
+    app.logger().info(std::string("said ") + std::string(text));
+    return "ok";
+  });
+  app.get("/fail/<path:text>", [](std::string_view text) -> std::string {
+    throw std::runtime_error("failed on " + std::string(text));
+  });
+  vial::server srv(app, {.port = 0, .access_log = [&](const vial::access_record& r) {
+                           std::lock_guard lock(m);
+                           records.push_back(r);
+                         }});
+  srv.start();
+  raw_client c(srv.port());
+  c.send(get_request("/say/x%0D%0AERROR%20vial:%20forged%09%01%7F"));
+  CHECK(c.read_response().status == 200);
+  c.send(get_request("/fail/x%0AERROR%20forged"));
+  CHECK(c.read_response().status == 500);
+  srv.stop();
+  for (const auto& line : log.lines()) {
+    CAPTURE(line);
+    CHECK(line.find_first_of("\r\n") == std::string::npos);
+  }
+  CHECK(log.contains("said x\\r\\nERROR vial: forged\\t\\x01\\x7f"));
+  CHECK(log.contains("failed on x\\nERROR forged"));
+  std::lock_guard lock(m);
+  REQUIRE(records.size() == 2);
+  for (const auto& r : records) CHECK(r.target.find_first_of("\r\n") == std::string::npos);
+}
+
+TEST_CASE("escape_controls writes control characters as escapes and leaves the rest",
+          "[server][log]") {
+  CHECK(vial::escape_controls("a\r\nb\tc") == "a\\r\\nb\\tc");
+  CHECK(vial::escape_controls(std::string_view("\x00\x1b\x7f", 3)) == "\\x00\\x1b\\x7f");
+  CHECK(vial::escape_controls("caf\xc3\xa9 \\n") == "caf\xc3\xa9 \\n");
+}
+
+// ---- connection limit ------------------------------------------------------------------------
+
+TEST_CASE("at max_connections the connection idle longest is closed to make room",
+          "[server][limits]") {
+  server_fixture f(vial::server_options{.max_connections = 2});
+  auto first = f.connect();
+  first.send(get_request("/hello"));
+  REQUIRE(first.read_response().status == 200);
+  auto second = f.connect();
+  second.send(get_request("/hello"));
+  REQUIRE(second.read_response().status == 200);
+  // Both are idle; a third client makes the server close the one idle longest.
+  auto third = f.connect();
+  third.send(get_request("/hello"));
+  CHECK(third.read_response().status == 200);
+  CHECK(first.closed_by_peer());
+  second.send(get_request("/hello"));
+  CHECK(second.read_response().status == 200);
+}
+
+TEST_CASE("at max_connections with none idle the server stops accepting until one is free",
+          "[server][limits]") {
+  vial::testing::log_capture log;
+  vial::app app;
+  vial::test::test_state state;
+  vial::test::add_test_routes(app, state);
+  app.set_logger(log.logger());
+  vial::server srv(app, {.port = 0, .max_connections = 1});
+  srv.start();
+  raw_client busy(srv.port());
+  busy.send(get_request("/block"));
+  REQUIRE(state.gate.wait_entered(1));
+  // The kernel completes the handshake (listen backlog), but the server does not accept it
+  // while the only connection is busy.
+  raw_client waiting(srv.port());
+  waiting.send(get_request("/hello"));
+  pollfd answer{waiting.fd(), POLLIN, 0};
+  CHECK(::poll(&answer, 1, 300) == 0);  // nothing in 300 ms
+  CHECK(vial::test::eventually([&] { return log.contains("connection limit reached (1 open"); }));
+  state.gate.release();
+  CHECK(busy.read_response().body == "unblocked");
+  // The busy connection went idle: it is closed for the waiting one, which is then served.
+  auto r = waiting.read_response();
+  CHECK(r.status == 200);
+  CHECK(r.body == "hello");
+  CHECK(busy.closed_by_peer());
 }
