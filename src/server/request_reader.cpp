@@ -29,19 +29,19 @@ namespace {
 // most 16 hex digits, and no extension is defined.
 constexpr std::size_t max_chunk_line = 4096;
 
-// Beast reports both a malformed HTTP-version and one it does not support as bad_version: only
-// a well-formed "HTTP/" DIGIT "." DIGIT is 505 (RFC 9112 2.3: the name is case-sensitive).
-// `data` starts with the request line, which Beast has not consumed.
+// Beast reports a malformed HTTP-version and one it does not support alike, as bad_version:
+// only a well-formed "HTTP/" DIGIT "." DIGIT other than 1.0 and 1.1 is 505 (RFC 9112 2.3: the
+// name is case-sensitive). `data` starts with the request line, which Beast has not consumed,
+// and holds at least the 8 bytes of the version when Beast judged it.
 int version_status(std::string_view data) {
-  auto line = data.substr(0, data.find("\r\n"));
-  auto first = line.find(' ');
-  auto second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+  auto first = data.find(' ');
+  auto second = first == std::string_view::npos ? first : data.find(' ', first + 1);
   if (second == std::string_view::npos) return 400;
-  auto v = line.substr(second + 1);
+  auto v = data.substr(second + 1, 8);
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  bool well_formed = v.size() == 8 && v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' &&
-                     digit(v[7]);
-  return well_formed ? 505 : 400;
+  bool other = v.size() == 8 && v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' &&
+               digit(v[7]) && v != "HTTP/1.0" && v != "HTTP/1.1";
+  return other ? 505 : 400;
 }
 
 // The status a parser error answers; framing errors all close the connection.
