@@ -5,6 +5,7 @@ Usage: server_e2e_test.py <path to vial-server-fixture>
 Starts the fixture on an ephemeral port (read back from its stdout), runs the checks, then
 stops it with SIGTERM and expects a clean exit.
 """
+import select
 import shutil
 import signal
 import socket
@@ -104,6 +105,52 @@ class ServerE2E(unittest.TestCase):
         self.still_serves()
 
     @unittest.skipUnless(shutil.which("curl"), "curl not installed")
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def send_until_answered(self, head, filler, limit):
+        """Sends `head`, then `filler` again and again (at most `limit` bytes in all) until the
+        server answers; returns the answer's first bytes (b"" when it never answered)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(head)
+            s.setblocking(False)
+            sent = 0
+            while sent < limit:
+                readable, writable, _ = select.select([s], [s], [], 10)
+                if readable:
+                    break
+                if writable:
+                    try:
+                        sent += s.send(filler)
+                    except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                        break
+            s.setblocking(True)
+            try:
+                return s.recv(4096)
+            except (ConnectionResetError, socket.timeout):
+                return b""
+
+    def test_endless_chunk_extension_is_400_and_not_buffered(self):
+        # One chunk-size line that never ends: Beast alone buffered all of it (1 GiB -> 1 GB).
+        before = self.rss_kib()
+        answer = self.send_until_answered(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=",
+            b"x" * 65536, 64 * 1024 * 1024)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer[:100])
+        self.assertLess(self.rss_kib() - before, 16 * 1024)
+        self.still_serves()
+
+    def test_endless_trailer_section_is_431(self):
+        answer = self.send_until_answered(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+            b"a: b\r\n" * 10000, 64 * 1024 * 1024)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 431 "), answer[:100])
+        self.still_serves()
+
     def test_curl(self):
         out = subprocess.run(["curl", "-sS", "-i", "--max-time", "5", self.base + "/hello",
                               self.base + "/hello-async"], capture_output=True, text=True,

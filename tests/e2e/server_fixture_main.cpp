@@ -2,7 +2,8 @@
 // Prints the port on the first line of stdout, then serves until SIGTERM/SIGINT (graceful stop,
 // exit 0).
 // Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --keep-alive-timeout-ms N,
-// --max-body N, --static DIR (serves DIR under /static), --port N, --reuse-port 1 (SO_REUSEPORT).
+// --max-body N, --max-connections N, --static DIR (serves DIR under /static), --port N,
+// --reuse-port 1 (SO_REUSEPORT).
 
 #include <cerrno>
 #include <cstdlib>
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
     if (flag == "--workers") options.worker_threads = value;
     if (flag == "--header-timeout-ms") options.header_timeout = std::chrono::milliseconds(value);
     if (flag == "--max-body") options.max_body_bytes = value;
+    if (flag == "--max-connections") options.max_connections = value;
     if (flag == "--write-timeout-ms") options.write_timeout = std::chrono::milliseconds(value);
     if (flag == "--keep-alive-timeout-ms") {
       options.keep_alive_timeout = std::chrono::milliseconds(value);
