@@ -23,6 +23,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "connection.hpp"
+#include "memory_trim.hpp"
 #include "server_core.hpp"
 #include "vial/app/app.hpp"
 
@@ -104,6 +105,7 @@ struct server::impl {
   std::chrono::steady_clock::time_point accept_failure_logged{};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
+  std::unique_ptr<server_detail::memory_trimmer> trimmer;
   std::atomic<std::uint16_t> port{0};
   std::atomic<bool> running{false};
   bool started = false;
@@ -238,6 +240,8 @@ void server::start() {
       }
     });
   }
+  s.trimmer = std::make_unique<server_detail::memory_trimmer>(
+      s.options.memory_trim_threshold, std::chrono::seconds(1), s.app.logger());
   s.running = true;
 }
 
@@ -286,6 +290,7 @@ void server::impl::stop() {
     }
   }
   threads.clear();
+  trimmer.reset();
   app.shutdown(options.shutdown_timeout);
 }
 
