@@ -1,12 +1,18 @@
 // The vial side of bench/load.sh: /hello (sync) and /hello-async (coroutine) on an ephemeral
 // loopback port, printed on stdout. Serves until SIGTERM/SIGINT.
-// Usage: vial-bench-load-server [--io N] [--workers N]
+// Usage: vial-bench-load-server [--io N] [--workers N] [--memory-trim BYTES] [--mmap-threshold BYTES]
+// POST /json parses a JSON body and answers how many values its top level holds: the target of
+// bench/hostile_memory.py --target load-server (memory after bursts of large bodies, with and
+// without the server's memory trim; --mmap-threshold sets glibc's as vial-examples does).
 
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
 
+#include <malloc.h>
+
 #include "vial/app.hpp"
+#include "vial/http/json.hpp"
 #include "vial/server.hpp"
 
 int main(int argc, char** argv) {
@@ -17,11 +23,16 @@ int main(int argc, char** argv) {
     auto value = std::strtoul(argv[i + 1], nullptr, 10);
     if (flag == "--io") options.io_threads = value;
     if (flag == "--workers") options.worker_threads = value;
+    if (flag == "--memory-trim") options.memory_trim_threshold = value;
+    if (flag == "--mmap-threshold") mallopt(M_MMAP_THRESHOLD, static_cast<int>(value));
   }
   vial::app app;
   app.get("/hello", [](const vial::request&) { return std::string("Hello, World!"); });
   app.get("/hello-async", [](const vial::request&) -> vial::task<std::string> {
     co_return "Hello, World!";
+  });
+  app.post("/json", [](vial::request& req) {
+    return nlohmann::json{{"values", req.json().size()}};
   });
   vial::server srv(app, options);
   srv.run_until_signal([](const vial::server& s) { std::cout << s.port() << std::endl; });

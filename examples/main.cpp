@@ -126,7 +126,11 @@ int main(int argc, char** argv) {
     if (ctx.upstream.empty()) {
       examples::register_upstream(upstream_app);
       upstream_server = std::make_unique<vial::server>(
-          upstream_app, vial::server_options{.host = "127.0.0.1", .port = 0, .worker_threads = 256});
+          upstream_app, vial::server_options{.host = "127.0.0.1",
+                                             .port = 0,
+                                             .worker_threads = 256,
+                                             // The main server's trim covers the whole process.
+                                             .memory_trim_threshold = 0});
       upstream_server->start();
       ctx.upstream = "http://127.0.0.1:" + std::to_string(upstream_server->port());
     }

@@ -11,7 +11,19 @@
 //
 // As in Flask, the collection and the single user are two views over one store; a method a
 // view lacks is answered 405 with Allow.
+//
+// Unlike the seed, GET /users is paginated by id (keyset: `WHERE id > after LIMIT n`, as cheap
+// on page 1000 as on page 1), so no answer holds more than 1000 users:
+//   GET /users                      the plain array of the seed: the first 1000 users, and when
+//                                   there are more, `Link: </users?after=ID&limit=1000>;
+//                                   rel="next"`
+//   GET /users?limit=N&after=ID     {"users": [...], "next": "/users?after=...&limit=N" or
+//                                   null}: N from 1 to 1000 (default 1000), users with id > ID
+// Request bodies are at most 16 KiB (413 past it). Names and emails holding a NUL character
+// are refused (400), and text columns are read by their byte length, so a NUL already in the
+// database cannot cut a value short.
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -69,9 +81,12 @@ class user_store {
   user_store(const user_store&) = delete;
   user_store& operator=(const user_store&) = delete;
 
-  std::vector<user> list() {
+  /// Up to `limit` users with an id above `after`, by id.
+  std::vector<user> list(long long after, int limit) {
     std::lock_guard lock(mutex_);
-    statement st(*this, "SELECT id, name, email FROM users ORDER BY id");
+    statement st(*this, "SELECT id, name, email FROM users WHERE id > ? ORDER BY id LIMIT ?");
+    sqlite3_bind_int64(st.get(), 1, after);
+    sqlite3_bind_int(st.get(), 2, limit);
     std::vector<user> out;
     while (st.step()) out.push_back(st.row());
     return out;
@@ -141,10 +156,12 @@ class user_store {
       if ((rc & 0xff) == SQLITE_CONSTRAINT) throw vial::http_error(409, "Email already exists");
       store_.fail(sqlite3_extended_errcode(db_), sql_, sqlite3_stmt_readonly(st_) == 0);
     }
-    user row() const {
-      return user{sqlite3_column_int64(st_, 0),
-                  reinterpret_cast<const char*>(sqlite3_column_text(st_, 1)),
-                  reinterpret_cast<const char*>(sqlite3_column_text(st_, 2))};
+    user row() const { return user{sqlite3_column_int64(st_, 0), text(1), text(2)}; }
+    /// The whole value, NULs included: text first, then its length in bytes (SQLite's order).
+    std::string text(int column) const {
+      const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(st_, column));
+      if (!data) return {};
+      return std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(st_, column)));
     }
 
    private:
@@ -249,6 +266,9 @@ std::optional<std::string> field(const nlohmann::json& data, const char* name, b
   }
   if (!it->is_string()) throw vial::http_error(400, std::string("'") + name + "' must be a string");
   auto value = it->get<std::string>();
+  if (value.find('\0') != std::string::npos) {
+    throw vial::http_error(400, std::string("'") + name + "' must not contain a NUL character");
+  }
   if (std::string_view(name) == "name" && (value.empty() || length(value) > 50)) {
     throw vial::http_error(400, "'name' must be 1 to 50 characters");
   }
@@ -267,6 +287,13 @@ const nlohmann::json& json_object(const vial::request& req) {
 
 vial::response not_found() { return vial::response::json({{"error", "User not found"}}, 404); }
 
+constexpr int max_page_size = 1000;
+constexpr std::size_t max_user_body_bytes = 16 * 1024;
+
+std::string next_page(long long after, int limit) {
+  return "/users?after=" + std::to_string(after) + "&limit=" + std::to_string(limit);
+}
+
 }  // namespace
 
 /// GET and POST /users: the collection (MethodView's `user_id=None` case).
@@ -274,12 +301,27 @@ class user_list_view {
  public:
   explicit user_list_view(std::shared_ptr<user_store> store) : store_(std::move(store)) {}
 
-  vial::task<vial::response> get() {
-    auto op = vial::to_thread([store = store_] { return store->list(); });
+  vial::task<vial::response> get(vial::request& req) {
+    const bool paged = req.args().contains("limit") || req.args().contains("after");
+    const int limit = int_arg(req, "limit", max_page_size, 1, max_page_size);
+    const long long after = req.args().get_as<long long>("after").value_or(0);
+    // One more than the page, to know whether there is a next one.
+    auto op = vial::to_thread([store = store_, after, limit] { return store->list(after, limit + 1); });
     auto users = co_await std::move(op);
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& u : users) out.push_back(u.to_json());
-    co_return vial::response::json(out);
+    std::optional<std::string> next;
+    if (users.size() > static_cast<std::size_t>(limit)) {
+      users.pop_back();
+      next = next_page(users.back().id, limit);
+    }
+    nlohmann::json page = nlohmann::json::array();
+    for (const auto& u : users) page.push_back(u.to_json());
+    if (paged) {
+      co_return vial::response::json(
+          {{"users", std::move(page)}, {"next", next ? nlohmann::json(*next) : nullptr}});
+    }
+    auto r = vial::response::json(page);
+    if (next) r.headers().set("Link", "<" + *next + ">; rel=\"next\"");
+    co_return r;
   }
 
   vial::task<vial::response> post(vial::request& req) {
@@ -329,8 +371,10 @@ class user_view {
 
 void register_users(vial::app& app, const context& ctx) {
   auto store = std::make_shared<user_store>(ctx.db_path, app.logger());
-  app.add_view<user_list_view>("/users", store);
-  app.add_view<user_view>("/users/<int:id>", store);
+  app.add_view("/users", std::make_shared<user_list_view>(store),
+                {.max_body_bytes = max_user_body_bytes});
+  app.add_view("/users/<int:id>", std::make_shared<user_view>(store),
+               {.max_body_bytes = max_user_body_bytes});
 }
 
 }  // namespace examples

@@ -25,6 +25,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "connection.hpp"
+#include "memory_trim.hpp"
 #include "server_core.hpp"
 #include "vial/app/app.hpp"
 
@@ -110,6 +111,7 @@ struct server::impl {
   bool watching_backlog = false;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
+  std::unique_ptr<server_detail::memory_trimmer> trimmer;
   std::atomic<std::uint16_t> port{0};
   std::atomic<bool> running{false};
   bool started = false;
@@ -300,6 +302,8 @@ void server::start() {
       }
     });
   }
+  s.trimmer = std::make_unique<server_detail::memory_trimmer>(
+      s.options.memory_trim_threshold, std::chrono::seconds(1), s.app.logger());
   s.running = true;
 }
 
@@ -348,6 +352,7 @@ void server::impl::stop() {
     }
   }
   threads.clear();
+  trimmer.reset();
   app.shutdown(options.shutdown_timeout);
 }
 

@@ -14,6 +14,7 @@ import os
 import re
 import select
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -450,6 +451,121 @@ class RestartTest(unittest.TestCase):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+
+
+class HostileInputTest(unittest.TestCase):
+    """What an attacker can make /send-email and /users hold stays small, and ids do not leak."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="vial-examples-hostile-")
+        self.db = os.path.join(self.tmp, "users.db")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def serve(self):
+        server = ExamplesServer(self.db)
+        self.addCleanup(lambda: self.assertEqual(server.stop(), 0))
+        return server
+
+    def post(self, server, path, **kw):
+        return server.session.post(server.url(path), timeout=30, **kw)
+
+    def test_task_ids_are_128_random_bits_and_sequential_ones_are_unknown(self):
+        server = self.serve()
+        email = {"to": "a@b.c", "subject": "s", "body": "b", "delay_ms": 0}
+        ids = [self.post(server, "/send-email", json=email).json()["id"] for _ in range(3)]
+        for task_id in ids:
+            self.assertRegex(task_id, r"^[0-9a-f]{32}$")
+            self.assertEqual(server.get(f"/tasks/{task_id}").status_code, 200)
+        self.assertEqual(len(set(ids)), 3)
+        for guess in ("bg-1", "bg-2", "bg-3", "1", "0" * 32):
+            self.assertEqual(server.get(f"/tasks/{guess}").status_code, 404, guess)
+
+    def test_an_email_body_over_64_kib_is_413(self):
+        server = self.serve()
+        big = {"to": "a@b.c", "subject": "s", "body": "x" * (64 * 1024), "delay_ms": 0}
+        r = requests.post(server.url("/send-email"), json=big, timeout=30)
+        self.assertEqual(r.status_code, 413, r.text[:200])
+        small = {**big, "body": "x" * 60000}
+        self.assertEqual(self.post(server, "/send-email", json=small).status_code, 202)
+
+    def test_a_full_email_queue_is_503_with_retry_after(self):
+        server = self.serve()
+        email = {"to": "a@b.c", "subject": "s", "body": "b", "delay_ms": 15000}
+        statuses = [self.post(server, "/send-email", json=email).status_code for _ in range(511)]
+        short = self.post(server, "/send-email", json={**email, "delay_ms": 1500})
+        statuses.append(short.status_code)
+        r = self.post(server, "/send-email", json=email)
+        statuses.append(r.status_code)
+        self.assertEqual(statuses, [202] * 512 + [503])
+        self.assertEqual(r.headers.get("Retry-After"), "1")
+        self.assertIn("retry", r.json()["error"])
+        # A sent email gives its place back.
+        deadline = time.monotonic() + 30
+        while server.get(f"/tasks/{short.json()['id']}").json()["state"] != "done":
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(self.post(server, "/send-email", json=email).status_code, 202)
+        self.assertEqual(self.post(server, "/send-email", json=email).status_code, 503)
+
+    def test_a_nul_in_a_name_or_email_is_400_and_cannot_dodge_the_unique_check(self):
+        server = self.serve()
+        self.assertEqual(self.post(server, "/users", json={"name": "N", "email": "n@example.org"})
+                         .status_code, 201)
+        for body in ({"name": "N", "email": "n@example.org\u0000x"},
+                     {"name": "N\u0000", "email": "m@example.org"}):
+            with self.subTest(body=body):
+                r = self.post(server, "/users", json=body)
+                self.assertEqual(r.status_code, 400, r.text)
+                self.assertIn("NUL", r.json()["error"])
+        uid = server.get("/users").json()[0]["id"]
+        r = requests.put(server.url(f"/users/{uid}"), json={"email": "n@x.org\u0000"}, timeout=30)
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual([u["email"] for u in server.get("/users").json()], ["n@example.org"])
+
+    def test_a_user_body_over_16_kib_is_413(self):
+        server = self.serve()
+        r = requests.post(server.url("/users"), timeout=30,
+                          json={"name": "N", "email": "n@example.org", "pad": "x" * 16384})
+        self.assertEqual(r.status_code, 413)
+
+    def seed_rows(self, count, nul_at=None):
+        """`count` users written straight into the database, before the server opens it."""
+        with sqlite3.connect(self.db) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                       " name TEXT NOT NULL, email TEXT NOT NULL UNIQUE)")
+            db.executemany("INSERT INTO users (name, email) VALUES (?, ?)",
+                           [(f"u{i}", f"u{i}@example.org" + ("\0tail" if i == nul_at else ""))
+                            for i in range(count)])
+
+    def test_the_user_list_is_paginated_and_values_are_read_whole(self):
+        self.seed_rows(2500, nul_at=7)
+        server = self.serve()
+        r = server.get("/users")
+        self.assertEqual(r.status_code, 200)
+        first = r.json()
+        self.assertEqual([u["id"] for u in first], list(range(1, 1001)))
+        self.assertEqual(first[7]["email"], "u7@example.org\0tail")
+        self.assertEqual(r.headers["Link"], '</users?after=1000&limit=1000>; rel="next"')
+        seen, url, pages = [], "/users?limit=700", 0
+        while url:
+            r = server.get(url)
+            self.assertEqual(r.status_code, 200, r.text[:200])
+            body = r.json()
+            self.assertEqual(set(body), {"users", "next"})
+            self.assertLessEqual(len(body["users"]), 700)
+            seen += [u["id"] for u in body["users"]]
+            url, pages = body["next"], pages + 1
+        self.assertEqual(seen, list(range(1, 2501)))
+        self.assertEqual(pages, 4)
+        body = server.get("/users?after=2400").json()
+        self.assertEqual(([u["id"] for u in body["users"]], body["next"]),
+                         (list(range(2401, 2501)), None))
+        self.assertNotIn("Link", server.get("/users?after=2000").headers)
+        for query in ("limit=0", "limit=1001", "limit=x", "after=x"):
+            with self.subTest(query=query):
+                self.assertEqual(server.get(f"/users?{query}").status_code, 400)
 
 class UpstreamFlagTest(unittest.TestCase):
     def test_fanout_calls_the_given_upstream(self):

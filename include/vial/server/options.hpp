@@ -41,6 +41,10 @@ struct server_options {
   int backlog = 1024;
   bool reuse_port = false;  ///< SO_REUSEPORT: several processes share the port
   bool handle_signals = true;  ///< `app.run` stops gracefully on SIGINT/SIGTERM
+  /// Free memory the allocator may keep before the server hands it back to the system (with
+  /// glibc: `malloc_trim` from a thread of its own, checked every second); 0 disables.
+  /// docs/server.md ("Memory").
+  std::size_t memory_trim_threshold = 32 * 1024 * 1024;
   /// Receives one record per request; null disables the access log.
   std::function<void(const access_record&)> access_log{};
 };
