@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "support/catch.hpp"
@@ -280,4 +281,37 @@ TEST_CASE("background work outlives its request and is drained at shutdown",
   CHECK(app.shutdown(std::chrono::seconds(2)) == 0);
   CHECK(sent);
   CHECK(handle.state() == vial::background_state::done);
+}
+
+TEST_CASE("a capturing coroutine lambda passed to app.background runs after its request",
+          "[app][async][background]") {
+  vial::app app;
+  std::atomic<int> delivered{0};
+  vial::background_handle handle;
+  app.post("/send/<int:n>", [&](int n) {
+    // Passed, not called: the app keeps the closure (and `n`) until the coroutine finished.
+    handle = app.background(
+        [n, &delivered]() -> vial::task<void> {
+          co_await vial::sleep_for(20ms);
+          delivered = n;
+        },
+        "send-email");
+    return std::tuple{std::string("queued"), 202};
+  });
+  CHECK(test_client(app).post("/send/42").status() == 202);
+  CHECK(app.shutdown(std::chrono::seconds(2)) == 0);
+  CHECK(handle.state() == vial::background_state::done);
+  CHECK(delivered == 42);
+}
+
+TEST_CASE("a startup hook that is a capturing coroutine lambda is awaited", "[app][async]") {
+  vial::app app;
+  auto pool_size = std::make_shared<int>(0);
+  app.on_startup([pool_size]() -> vial::task<void> {
+    co_await vial::sleep_for(1ms);
+    *pool_size = 4;
+  });
+  app.startup();
+  CHECK(*pool_size == 4);
+  app.shutdown();
 }

@@ -1,5 +1,6 @@
 #include "vial/app/app.hpp"
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -111,4 +112,32 @@ TEST_CASE("a throwing teardown hook is logged and does not change the response",
   CHECK(r.status() == 200);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find("cleanup failed") != std::string::npos);
+}
+
+TEST_CASE("every hook slot awaits a capturing coroutine lambda in each of its forms",
+          "[app][hooks][async]") {
+  auto calls = std::make_shared<std::vector<std::string>>();
+  vial::app app;
+  app.before_request([calls]() -> vial::task<void> {
+    calls->push_back("before()");
+    co_return;
+  });
+  app.after_request([calls](vial::response& res) -> vial::task<void> {
+    res.set_header("X-After", "async");
+    calls->push_back("after(res)");
+    co_return;
+  });
+  app.teardown_request([calls](std::exception_ptr) -> vial::task<void> {
+    calls->push_back("teardown(e)");
+    co_return;
+  });
+  app.teardown_request([calls]() -> vial::task<void> {
+    calls->push_back("teardown()");
+    co_return;
+  });
+  app.get("/", [] { return "hi"; });
+  auto r = test_client(app).get("/");
+  CHECK(r.header("X-After") == "async");
+  CHECK(*calls == std::vector<std::string>{"before()", "after(res)", "teardown()",
+                                           "teardown(e)"});
 }

@@ -1,5 +1,10 @@
 #include "vial/app/app.hpp"
 
+#include <chrono>
+#include <memory>
+#include <tuple>
+#include <type_traits>
+
 #include "support/catch.hpp"
 #include "vial/routing/error.hpp"
 #include "vial/testing/test_client.hpp"
@@ -48,4 +53,32 @@ TEST_CASE("registering after the first request is rejected", "[app][registration
   CHECK_THROWS_WITH(app.get("/late", [] { return ""; }),
                     Catch::StartsWith("cannot register rule '/late' after the app started serving"));
   CHECK_THROWS_AS(app.before_request([](vial::request&) {}), vial::setup_error);
+}
+
+// Routes capture the app by reference and the app holds pointers into itself (scopes, the
+// logger its executors use), so a moved app would leave them dangling: it does not move, and
+// the factory pattern returns it in a unique_ptr (docs/testing.md).
+static_assert(!std::is_move_constructible_v<vial::app> && !std::is_copy_constructible_v<vial::app>);
+
+namespace {
+std::unique_ptr<vial::app> make_app_with_jobs() {
+  auto app = std::make_unique<vial::app>();
+  app->post("/jobs", [&app = *app] {
+    auto job = app.background([] {}, "job");
+    return std::tuple{job.id(), 202};
+  });
+  app->get("/health", [] { return "ok"; });
+  return app;
+}
+}  // namespace
+
+TEST_CASE("an app factory's routes that capture the app work after it is returned",
+          "[app][registration]") {
+  auto app = make_app_with_jobs();
+  vial::test_client client(*app);
+  CHECK(client.get("/health").text() == "ok");
+  auto r = client.post("/jobs");
+  CHECK(r.status() == 202);
+  CHECK(r.text().rfind("bg-", 0) == 0);
+  CHECK(app->shutdown(std::chrono::seconds(2)) == 0);
 }

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "support/catch.hpp"
@@ -108,4 +110,60 @@ TEST_CASE("finishing work costs the same however much other work is live",
   CHECK(done == count);
   CHECK(ex.pending() == 0);
   CHECK(took < 10s);
+}
+
+TEST_CASE("a coroutine lambda passed to submit is run, not dropped", "[async][background]") {
+  vial::background_executor ex(1);
+  std::atomic<bool> ran{false};
+  auto h = ex.submit(
+      [&ran]() -> vial::task<void> {
+        co_await vial::sleep_for(5ms);
+        ran = true;
+      },
+      "coroutine-lambda");
+  REQUIRE(h.wait_for(2s));
+  CHECK(h.state() == vial::background_state::done);
+  CHECK(ran);
+}
+
+TEST_CASE("a coroutine lambda's captures live until its coroutine finished",
+          "[async][background]") {
+  vial::background_executor ex(1);
+  std::string seen;
+  vial::background_handle h;
+  {
+    // The closure is a temporary of this scope; the executor must keep its own.
+    std::string greeting(64, 'x');  // past the small-string buffer: a freed heap block under ASan
+    h = ex.submit([greeting, &seen]() -> vial::task<void> {
+      co_await vial::sleep_for(20ms);
+      seen = greeting;
+    });
+  }
+  REQUIRE(h.wait_for(2s));
+  CHECK(h.state() == vial::background_state::done);
+  CHECK(seen == std::string(64, 'x'));
+}
+
+TEST_CASE("a coroutine lambda that throws is reported failed", "[async][background]") {
+  vial::testing::log_capture log;
+  vial::background_executor ex(1, &log.logger());
+  auto h = ex.submit(
+      []() -> vial::task<void> {
+        co_await vial::sleep_for(1ms);
+        throw std::runtime_error("cache offline");
+      },
+      "warm-cache");
+  REQUIRE(h.wait_for(2s));
+  CHECK(h.state() == vial::background_state::failed);
+  CHECK(h.error() == "cache offline");
+  CHECK(log.contains("warm-cache"));
+}
+
+TEST_CASE("move-only plain work is accepted", "[async][background]") {
+  vial::background_executor ex(1);
+  auto value = std::make_unique<int>(7);
+  std::atomic<int> seen{0};
+  auto h = ex.submit([v = std::move(value), &seen] { seen = *v; });
+  REQUIRE(h.wait_for(2s));
+  CHECK(seen == 7);
 }

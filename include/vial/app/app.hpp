@@ -196,6 +196,19 @@ class app {
   /// Starts work that outlives the request on the app's background executor. Its exceptions
   /// are logged; the handle reports its state. Unlike a task spawned inside a handler, it is
   /// not cancelled when the request ends.
+  ///
+  /// `work` is a callable taking no arguments, returning void (run on a background thread) or
+  /// `task<void>` (started there; the callable and its captures are kept until it finished):
+  /// `app.background([id] () -> task<void> { ... })`. Pass the lambda, do not call it: a
+  /// coroutine lambda called in place, `background([id]() -> task<void> {...}())`, refers to
+  /// a closure destroyed at the end of the statement (docs/async.md).
+  template <class F>
+    requires(!is_task_v<std::remove_cvref_t<F>>)
+  background_handle background(F&& work, std::string name = {}) {
+    return background_executor().submit(std::forward<F>(work), std::move(name));
+  }
+  /// Starts a task made by a coroutine function: `background(send_email(to), "email")`. Its
+  /// arguments must be values (or outlive it), never references to the caller's locals.
   background_handle background(task<void> work, std::string name = {});
   background_handle background(std::function<void()> work, std::string name = {});
   vial::background_executor& background_executor();

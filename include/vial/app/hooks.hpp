@@ -57,9 +57,16 @@ decltype(auto) call_with_request(F& f, request& req, Rest&&... rest) {
   }
 }
 
+/// True when `call_with_request(f, req, rest...)` is well-formed. Each `make_*_slot` checks it
+/// first, in a static_assert that names the slot's signatures, and instantiates nothing else when
+/// it fails: the compiler's first error is then that sentence, not a page of std::function.
 template <class F, class... Rest>
-using result_with_request_t = decltype(call_with_request(std::declval<F&>(), std::declval<request&>(),
-                                                         std::declval<Rest>()...));
+inline constexpr bool takes_slot_args_v =
+    std::is_invocable_v<F&, request&, Rest...> || std::is_invocable_v<F&, Rest...>;
+
+template <class F, class... Rest>
+using result_with_request_t = decltype(call_with_request(
+    std::declval<F&>(), std::declval<request&>(), std::declval<Rest>()...));
 
 // --- before_request: (request&) -> void | optional<X>; a value short-circuits the request.
 
@@ -94,20 +101,28 @@ task<std::optional<response>> run_before_async(std::shared_ptr<F> f, request& re
 template <class F>
 before_slot make_before_slot(F&& f) {
   using D = std::remove_cvref_t<F>;
-  auto shared = std::make_shared<D>(std::forward<F>(f));
-  using R = result_with_request_t<D>;
-  before_slot s;
-  if constexpr (is_task_v<R>) {
-    s.async = [shared](request& req) { return run_before_async(shared, req); };
-  } else if constexpr (std::is_void_v<R>) {
-    s.sync = [shared](request& req) -> std::optional<response> {
-      call_with_request(*shared, req);
-      return std::nullopt;
-    };
+  if constexpr (!takes_slot_args_v<D>) {
+    static_assert(takes_slot_args_v<D>,
+                  "this callable does not take the arguments of its slot: a before_request hook "
+                  "is called as f(vial::request&) or f() and returns void, std::optional<X> or "
+                  "vial::task<> of one");
+    return {};
   } else {
-    s.sync = [shared](request& req) { return before_result(call_with_request(*shared, req)); };
+    auto shared = std::make_shared<D>(std::forward<F>(f));
+    using R = result_with_request_t<D>;
+    before_slot s;
+    if constexpr (is_task_v<R>) {
+      s.async = [shared](request& req) { return run_before_async(shared, req); };
+    } else if constexpr (std::is_void_v<R>) {
+      s.sync = [shared](request& req) -> std::optional<response> {
+        call_with_request(*shared, req);
+        return std::nullopt;
+      };
+    } else {
+      s.sync = [shared](request& req) { return before_result(call_with_request(*shared, req)); };
+    }
+    return s;
   }
-  return s;
 }
 
 // --- after_request: (request&, response&) -> void modifies in place; -> X replaces.
@@ -129,27 +144,41 @@ task<response> run_after_async(std::shared_ptr<F> f, request& req, response& res
 template <class F>
 after_slot make_after_slot(F&& f) {
   using D = std::remove_cvref_t<F>;
-  auto shared = std::make_shared<D>(std::forward<F>(f));
-  using R = result_with_request_t<D, response&>;
-  after_slot s;
-  if constexpr (is_task_v<R>) {
-    s.async = [shared](request& req, response& res) { return run_after_async(shared, req, res); };
-  } else if constexpr (std::is_void_v<R>) {
-    s.sync = [shared](request& req, response& res) {
-      call_with_request(*shared, req, res);
-      return std::move(res);
-    };
+  if constexpr (!takes_slot_args_v<D, response&>) {
+    static_assert(takes_slot_args_v<D, response&>,
+                  "this callable does not take the arguments of its slot: an after_request hook "
+                  "is called as f(vial::request&, vial::response&) or f(vial::response&) and "
+                  "returns void (the response is modified in place), a response value, or "
+                  "vial::task<> of one");
+    return {};
   } else {
-    s.sync = [shared](request& req, response& res) {
-      return make_response(call_with_request(*shared, req, res));
-    };
+    auto shared = std::make_shared<D>(std::forward<F>(f));
+    using R = result_with_request_t<D, response&>;
+    after_slot s;
+    if constexpr (is_task_v<R>) {
+      s.async = [shared](request& req, response& res) { return run_after_async(shared, req, res); };
+    } else if constexpr (std::is_void_v<R>) {
+      s.sync = [shared](request& req, response& res) {
+        call_with_request(*shared, req, res);
+        return std::move(res);
+      };
+    } else {
+      s.sync = [shared](request& req, response& res) {
+        return make_response(call_with_request(*shared, req, res));
+      };
+    }
+    return s;
   }
-  return s;
 }
 
 // --- teardown_request: (request&, std::exception_ptr) or (request&); always runs.
 
 using teardown_slot = slot<void, request&, std::exception_ptr>;
+
+template <class F>
+inline constexpr bool takes_teardown_args_v =
+    std::is_invocable_v<F&, request&, std::exception_ptr> ||
+    std::is_invocable_v<F&, std::exception_ptr> || takes_slot_args_v<F>;
 
 template <class F>
 decltype(auto) call_teardown(F& f, request& req, std::exception_ptr e) {
@@ -171,18 +200,34 @@ task<void> run_teardown_async(std::shared_ptr<F> f, request& req, std::exception
 template <class F>
 teardown_slot make_teardown_slot(F&& f) {
   using D = std::remove_cvref_t<F>;
-  auto shared = std::make_shared<D>(std::forward<F>(f));
-  using R = decltype(call_teardown(std::declval<D&>(), std::declval<request&>(),
-                                   std::declval<std::exception_ptr>()));
-  teardown_slot s;
-  if constexpr (is_task_v<R>) {
-    s.async = [shared](request& req, std::exception_ptr e) {
-      return run_teardown_async(shared, req, e);
-    };
+  if constexpr (!takes_teardown_args_v<D>) {
+    static_assert(takes_teardown_args_v<D>,
+                  "this callable does not take the arguments of its slot: a teardown_request "
+                  "hook is called as f(vial::request&, std::exception_ptr), "
+                  "f(std::exception_ptr), f(vial::request&) or f() and returns void or "
+                  "vial::task<void>");
+    return {};
   } else {
-    s.sync = [shared](request& req, std::exception_ptr e) { call_teardown(*shared, req, e); };
+    using R = decltype(call_teardown(std::declval<D&>(), std::declval<request&>(),
+                                     std::declval<std::exception_ptr>()));
+    if constexpr (!std::is_void_v<R> && !std::is_same_v<R, task<void>>) {
+      static_assert(std::is_void_v<R> || std::is_same_v<R, task<void>>,
+                    "a teardown_request hook returns void or vial::task<void>: nothing would "
+                    "read what this one returns");
+      return {};
+    } else {
+      auto shared = std::make_shared<D>(std::forward<F>(f));
+      teardown_slot s;
+      if constexpr (is_task_v<R>) {
+        s.async = [shared](request& req, std::exception_ptr e) {
+          return run_teardown_async(shared, req, e);
+        };
+      } else {
+        s.sync = [shared](request& req, std::exception_ptr e) { call_teardown(*shared, req, e); };
+      }
+      return s;
+    }
   }
-  return s;
 }
 
 // --- error handlers: (request&, const E&) or (const E&) -> X. The slot receives the exception
@@ -215,19 +260,27 @@ task<response> run_error_async(std::shared_ptr<F> f, request& req, std::exceptio
 template <class E, class F>
 error_slot make_error_slot(F&& f) {
   using D = std::remove_cvref_t<F>;
-  auto shared = std::make_shared<D>(std::forward<F>(f));
-  using R = result_with_request_t<D, const E&>;
-  error_slot s;
-  if constexpr (is_task_v<R>) {
-    s.async = [shared](request& req, std::exception_ptr e) {
-      return run_error_async<E>(shared, req, std::move(e));
-    };
+  if constexpr (!takes_slot_args_v<D, const E&>) {
+    static_assert(takes_slot_args_v<D, const E&>,
+                  "this callable does not take the arguments of its slot: an errorhandler<E> is "
+                  "called as f(vial::request&, const E&) or f(const E&) and returns a response "
+                  "value or vial::task<> of one");
+    return {};
   } else {
-    s.sync = [shared](request& req, std::exception_ptr e) {
-      return make_response(call_error<E>(*shared, req, std::move(e)));
-    };
+    auto shared = std::make_shared<D>(std::forward<F>(f));
+    using R = result_with_request_t<D, const E&>;
+    error_slot s;
+    if constexpr (is_task_v<R>) {
+      s.async = [shared](request& req, std::exception_ptr e) {
+        return run_error_async<E>(shared, req, std::move(e));
+      };
+    } else {
+      s.sync = [shared](request& req, std::exception_ptr e) {
+        return make_response(call_error<E>(*shared, req, std::move(e)));
+      };
+    }
+    return s;
   }
-  return s;
 }
 
 /// A handler for a status code: sees the `http_error` (raised, or made for a routing miss).
@@ -242,27 +295,36 @@ task<response> run_status_async(std::shared_ptr<F> f, request& req, const http_e
 template <class F>
 status_slot make_status_slot(F&& f) {
   using D = std::remove_cvref_t<F>;
-  auto shared = std::make_shared<D>(std::forward<F>(f));
-  using R = result_with_request_t<D, const http_error&>;
-  status_slot s;
-  if constexpr (is_task_v<R>) {
-    s.async = [shared](request& req, const http_error& e) {
-      return run_status_async(shared, req, e);
-    };
+  if constexpr (!takes_slot_args_v<D, const http_error&>) {
+    static_assert(takes_slot_args_v<D, const http_error&>,
+                  "this callable does not take the arguments of its slot: an errorhandler(status, "
+                  "f) is called as f(vial::request&, const vial::http_error&) or "
+                  "f(const vial::http_error&) and returns a response value or vial::task<> of "
+                  "one");
+    return {};
   } else {
-    s.sync = [shared](request& req, const http_error& e) {
-      return make_response(call_with_request(*shared, req, e));
-    };
+    auto shared = std::make_shared<D>(std::forward<F>(f));
+    using R = result_with_request_t<D, const http_error&>;
+    status_slot s;
+    if constexpr (is_task_v<R>) {
+      s.async = [shared](request& req, const http_error& e) {
+        return run_status_async(shared, req, e);
+      };
+    } else {
+      s.sync = [shared](request& req, const http_error& e) {
+        return make_response(call_with_request(*shared, req, e));
+      };
+    }
+    return s;
   }
-  return s;
 }
 
 /// An error handler registered for an exception type, with what ordering needs.
 struct type_error_handler {
   const std::type_info* type;
   bool (*catches)(const std::exception_ptr&);
-  void (*throw_pointer)();               // throws a null `E*`
-  bool (*catches_pointer)(void (*)());   // does `catch (const E*)` take that throw?
+  void (*throw_pointer)();              // throws a null `E*`
+  bool (*catches_pointer)(void (*)());  // does `catch (const E*)` take that throw?
   error_slot handler;
 };
 
@@ -307,14 +369,29 @@ task<void> run_lifecycle_async(std::shared_ptr<F> f) {
 template <class F>
 lifecycle_slot make_lifecycle_slot(F&& f) {
   using D = std::remove_cvref_t<F>;
-  auto shared = std::make_shared<D>(std::forward<F>(f));
-  lifecycle_slot s;
-  if constexpr (is_task_v<std::invoke_result_t<D&>>) {
-    s.async = [shared] { return run_lifecycle_async(shared); };
+  if constexpr (!std::is_invocable_v<D&>) {
+    static_assert(std::is_invocable_v<D&>,
+                  "this callable does not take the arguments of its slot: a startup or shutdown "
+                  "hook is called as f() and returns void or vial::task<void>");
+    return {};
   } else {
-    s.sync = [shared] { (*shared)(); };
+    using R = std::invoke_result_t<D&>;
+    if constexpr (!std::is_void_v<R> && !std::is_same_v<R, task<void>>) {
+      static_assert(std::is_void_v<R> || std::is_same_v<R, task<void>>,
+                    "a startup or shutdown hook returns void or vial::task<void>: nothing would "
+                    "read what this one returns");
+      return {};
+    } else {
+      auto shared = std::make_shared<D>(std::forward<F>(f));
+      lifecycle_slot s;
+      if constexpr (is_task_v<R>) {
+        s.async = [shared] { return run_lifecycle_async(shared); };
+      } else {
+        s.sync = [shared] { (*shared)(); };
+      }
+      return s;
+    }
   }
-  return s;
 }
 
 }  // namespace vial::detail

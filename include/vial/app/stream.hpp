@@ -57,6 +57,10 @@ class async_generator_stream final : public async_body_stream {
 
 template <class G>
 std::shared_ptr<body_stream> make_body_stream(G g) {
+  static_assert(std::is_invocable_v<G&>,
+                "this callable does not take the arguments of its slot: a stream generator is "
+                "called as g() and returns std::optional<std::string> or "
+                "vial::task<std::optional<std::string>>");
   using R = std::invoke_result_t<G&>;
   if constexpr (is_task_v<R>) {
     static_assert(std::is_same_v<task_value_t<R>, std::optional<std::string>>,
@@ -84,9 +88,16 @@ response stream(G generator, std::string_view content_type = "text/plain; charse
 /// `std::optional<sse_event>()` or `task<std::optional<sse_event>>()`.
 template <class G>
 response event_stream(G generator) {
+  static_assert(std::is_invocable_v<G&>,
+                "this callable does not take the arguments of its slot: an event_stream "
+                "generator is called as g() and returns std::optional<vial::sse_event> or "
+                "vial::task<std::optional<vial::sse_event>>");
   using R = std::invoke_result_t<G&>;
   response r;
   if constexpr (is_task_v<R>) {
+    static_assert(std::is_same_v<task_value_t<R>, std::optional<sse_event>>,
+                  "a coroutine event_stream generator returns "
+                  "vial::task<std::optional<vial::sse_event>> (nullopt ends the stream)");
     r = stream(
         [g = std::move(generator)]() mutable -> task<std::optional<std::string>> {
           auto op = g();
@@ -96,6 +107,9 @@ response event_stream(G generator) {
         },
         "text/event-stream");
   } else {
+    static_assert(std::is_same_v<R, std::optional<sse_event>>,
+                  "an event_stream generator returns std::optional<vial::sse_event> (nullopt "
+                  "ends the stream)");
     r = stream(
         [g = std::move(generator)]() mutable -> std::optional<std::string> {
           auto e = g();

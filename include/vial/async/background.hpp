@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "vial/async/task.hpp"
 #include "vial/log.hpp"
@@ -57,6 +59,14 @@ class background_executor {
   background_handle spawn(task<void> work, std::string name = {});
   /// Runs a plain function on one of the executor's threads.
   background_handle submit(std::function<void()> work, std::string name = {});
+  /// Runs any callable taking no arguments: a plain function (`void()`) runs on one of the
+  /// executor's threads; a coroutine (`task<void>()`) is started, and the executor keeps the
+  /// callable, with its captures, alive until the coroutine finished. A callable returning
+  /// anything else does not compile, since nothing would read its result.
+  template <class F>
+    requires(!is_task_v<std::remove_cvref_t<F>> &&
+             !std::is_same_v<std::remove_cvref_t<F>, std::function<void()>>)
+  background_handle submit(F&& work, std::string name = {});
 
   /// Stops accepting work and waits up to `deadline` for what is queued or running. Work still
   /// unfinished is cancelled, marked abandoned and logged; returns how many were abandoned.
@@ -70,5 +80,44 @@ class background_executor {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+namespace detail {
+
+// Owns `f` in the coroutine's frame: the coroutine `f()` returns refers to `f` (its captures,
+// its `this`), so `f` must outlive it.
+template <class F>
+task<void> run_owning(F f) {
+  auto op = f();
+  co_await std::move(op);
+}
+
+}  // namespace detail
+
+template <class F>
+  requires(!is_task_v<std::remove_cvref_t<F>> &&
+           !std::is_same_v<std::remove_cvref_t<F>, std::function<void()>>)
+background_handle background_executor::submit(F&& work, std::string name) {
+  using D = std::remove_cvref_t<F>;
+  if constexpr (!std::is_invocable_v<D&>) {
+    static_assert(std::is_invocable_v<D&>,
+                  "this callable does not take the arguments of its slot: background work is "
+                  "called as f() and returns void or vial::task<void>");
+    return {};
+  } else {
+    using R = std::invoke_result_t<D&>;
+    if constexpr (std::is_same_v<R, task<void>>) {
+      return spawn(detail::run_owning<D>(std::forward<F>(work)), std::move(name));
+    } else if constexpr (std::is_void_v<R>) {
+      // std::function needs a copyable callable; a shared one lets move-only work through.
+      auto shared = std::make_shared<D>(std::forward<F>(work));
+      return submit(std::function<void()>([shared] { (*shared)(); }), std::move(name));
+    } else {
+      static_assert(std::is_void_v<R> || std::is_same_v<R, task<void>>,
+                    "background work returns void or vial::task<void>: nothing would read "
+                    "what this one returns (store or log the result inside the work)");
+      return {};
+    }
+  }
+}
 
 }  // namespace vial

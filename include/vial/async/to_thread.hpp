@@ -80,6 +80,10 @@ std::string saturated_message(const blocking_pool& pool);
 template <class F>
 auto to_thread(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
   using R = std::invoke_result_t<F&>;
+  // Run on a pool thread, a coroutine would only be created there and handed back unstarted.
+  static_assert(!is_task_v<R>,
+                "to_thread runs blocking code, and this callable is a coroutine: co_await the "
+                "task it returns instead");
   using value_type = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
   auto keep_alive = detail::retain_bridge_context();
   // Named, not a temporary inside the co_await expression: GCC 12 destroys such temporaries
