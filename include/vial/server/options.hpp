@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "vial/detail/sync_callback.hpp"
+
 namespace vial {
 
 /// One line of the access log.
@@ -37,8 +39,9 @@ struct server_options {
   int backlog = 1024;
   bool reuse_port = false;  ///< SO_REUSEPORT: several processes share the port
   bool handle_signals = true;  ///< `app.run` stops gracefully on SIGINT/SIGTERM
-  /// Receives one record per request; null disables the access log.
-  std::function<void(const access_record&)> access_log{};
+  /// Receives one record per request, on an I/O thread; null disables the access log. A plain
+  /// function returning void (a coroutine would never run, so it does not compile).
+  detail::sync_callback<const access_record&> access_log{};
 };
 
 }  // namespace vial
