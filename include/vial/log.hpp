@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "vial/detail/sync_callback.hpp"
+
 namespace vial {
 
 enum class log_level { debug, info, warning, error, off };
@@ -13,8 +15,9 @@ enum class log_level { debug, info, warning, error, off };
 std::string_view to_string(log_level level) noexcept;
 
 /// Receives formatted lines (without trailing newline, control characters escaped). Called from
-/// any thread: sinks must be thread-safe.
-using log_sink = std::function<void(log_level, std::string_view)>;
+/// any thread: sinks must be thread-safe. A plain function returning void: a coroutine would
+/// never run, so it does not compile.
+using log_sink = detail::sync_callback<log_level, std::string_view>;
 
 /// A level filter in front of a sink. The default writes "LEVEL vial: message" lines to stderr.
 /// Messages often quote request data (a decoded path, a JSON field): `log` passes them through

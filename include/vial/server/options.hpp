@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "vial/detail/sync_callback.hpp"
+
 namespace vial {
 
 /// One line of the access log.
@@ -45,8 +47,9 @@ struct server_options {
   /// glibc: `malloc_trim` from a thread of its own, checked every second); 0 disables.
   /// docs/server.md ("Memory").
   std::size_t memory_trim_threshold = 32 * 1024 * 1024;
-  /// Receives one record per request; null disables the access log.
-  std::function<void(const access_record&)> access_log{};
+  /// Receives one record per request, on an I/O thread; null disables the access log. A plain
+  /// function returning void (a coroutine would never run, so it does not compile).
+  detail::sync_callback<const access_record&> access_log{};
 };
 
 }  // namespace vial

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <type_traits>
+#include <utility>
 
 #include "vial/server/options.hpp"
 
@@ -46,6 +48,14 @@ class server {
   /// @returns the signal received.
   /// @throws what `start` throws; what `on_started` throws, after stopping the server.
   int run_until_signal(const std::function<void(const server&)>& on_started = {});
+  /// The same with any callable returning void (a coroutine would never run: it does not
+  /// compile).
+  template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, std::function<void(const server&)>>)
+  int run_until_signal(F&& on_started) {
+    return run_until_signal(std::function<void(const server&)>(
+        detail::sync_callback<const server&>(std::forward<F>(on_started))));
+  }
   /// True between `start` and the end of `stop`.
   bool running() const noexcept;
   const server_options& options() const noexcept;

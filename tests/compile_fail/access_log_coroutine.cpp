@@ -1,0 +1,10 @@
+// expect: this callback is called synchronously and returns void
+#include <vial/server/options.hpp>
+
+#include <vial/async/task.hpp>
+
+int main() {
+  vial::server_options options{
+      .access_log = [](const vial::access_record&) -> vial::task<void> { co_return; }};
+  (void)options;
+}
