@@ -48,6 +48,16 @@ std::size_t retained_free_bytes() noexcept {
 #endif
 }
 
+void fix_mmap_threshold(std::size_t bytes) noexcept {
+#ifdef __GLIBC__
+  // glibc caps the threshold at 32 MiB on 64-bit (HEAP_MAX_SIZE / 2) and refuses larger values.
+  constexpr std::size_t glibc_max = 32 * 1024 * 1024;
+  if (bytes > 0) ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min(bytes, glibc_max)));
+#else
+  (void)bytes;
+#endif
+}
+
 memory_trimmer::memory_trimmer(std::size_t threshold, std::chrono::milliseconds interval,
                                const logger& log)
     : threshold_(threshold), interval_(interval), log_(log) {

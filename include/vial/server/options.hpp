@@ -41,6 +41,10 @@ struct server_options {
   /// glibc: `malloc_trim` from a thread of its own, checked every second); 0 disables.
   /// docs/server.md ("Memory").
   std::size_t memory_trim_threshold = 32 * 1024 * 1024;
+  /// With glibc, `start()` fixes malloc's mmap threshold (process-wide) at this size, so blocks
+  /// this large (request bodies) go back to the system when freed instead of staying in
+  /// per-thread arenas; 0 leaves the allocator's setting alone. docs/server.md ("Memory").
+  std::size_t malloc_mmap_threshold = 1024 * 1024;
   /// Receives one record per request; null disables the access log.
   std::function<void(const access_record&)> access_log{};
 };
