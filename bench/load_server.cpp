@@ -3,13 +3,11 @@
 // Usage: vial-bench-load-server [--io N] [--workers N] [--memory-trim BYTES] [--mmap-threshold BYTES]
 // POST /json parses a JSON body and answers how many values its top level holds: the target of
 // bench/hostile_memory.py --target load-server (memory after bursts of large bodies, with and
-// without the server's memory trim; --mmap-threshold sets glibc's as vial-examples does).
+// without the server's memory trim and its fixed mmap threshold; 0 turns either off).
 
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
-
-#include <malloc.h>
 
 #include "vial/app.hpp"
 #include "vial/http/json.hpp"
@@ -24,7 +22,7 @@ int main(int argc, char** argv) {
     if (flag == "--io") options.io_threads = value;
     if (flag == "--workers") options.worker_threads = value;
     if (flag == "--memory-trim") options.memory_trim_threshold = value;
-    if (flag == "--mmap-threshold") mallopt(M_MMAP_THRESHOLD, static_cast<int>(value));
+    if (flag == "--mmap-threshold") options.malloc_mmap_threshold = value;
   }
   vial::app app;
   app.get("/hello", [](const vial::request&) { return std::string("Hello, World!"); });

@@ -17,8 +17,6 @@
 #include <string>
 #include <string_view>
 
-#include <malloc.h>
-
 #include <vial/app/app.hpp>
 #include <vial/client/http_client.hpp>
 #include <vial/server/server.hpp>
@@ -103,15 +101,6 @@ options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const options opts = parse(argc, argv);
-
-#ifdef __GLIBC__
-  // This server accepts request bodies of up to 8 MiB. glibc raises its mmap threshold to the
-  // largest block freed so far (up to 32 MiB); after that such bodies come from the per-thread
-  // arenas and stay there when freed, so RSS climbs arena by arena (from 27 to 245 MiB in a
-  // minute of 9 MiB chunked uploads in bench/soak.sh). A fixed threshold hands blocks of 1 MiB
-  // and more back to the system as soon as they are freed. docs/server.md ("Memory").
-  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-#endif
 
   try {
     // One client for every fan-out: its pool keeps upstream connections open across requests.

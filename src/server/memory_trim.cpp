@@ -38,13 +38,23 @@ std::string as_mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " M
 std::size_t retained_free_bytes() noexcept {
 #ifdef __GLIBC__
   const std::size_t rss = resident_set_bytes();
-  // mallinfo2 walks the free lists of each arena under its lock: fine once a second, measured
-  // at a few milliseconds with hundreds of MiB of fragmented free memory (docs/design.md).
+  // mallinfo2 walks the free lists of each arena under its lock: fine once a second (2-26 ms
+  // measured with 2 GiB of fragmented free memory, far less on a usual heap; docs/design.md).
   const struct mallinfo2 info = mallinfo2();
   const std::size_t live = info.uordblks + info.hblkhd;
   return rss > live ? rss - live : 0;
 #else
   return 0;
+#endif
+}
+
+void fix_mmap_threshold(std::size_t bytes) noexcept {
+#ifdef __GLIBC__
+  // glibc caps the threshold at 32 MiB on 64-bit (HEAP_MAX_SIZE / 2) and refuses larger values.
+  constexpr std::size_t glibc_max = 32 * 1024 * 1024;
+  if (bytes > 0) ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min(bytes, glibc_max)));
+#else
+  (void)bytes;
 #endif
 }
 

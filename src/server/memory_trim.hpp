@@ -17,6 +17,11 @@ namespace vial::server_detail {
 /// be measured (not glibc, or /proc unavailable).
 std::size_t retained_free_bytes() noexcept;
 
+/// With glibc, fixes malloc's mmap threshold at `bytes` (0: does nothing). A fixed threshold
+/// also stops glibc from raising the arenas' trim threshold with it, so the tops of per-thread
+/// arenas go back to the system as they are freed.
+void fix_mmap_threshold(std::size_t bytes) noexcept;
+
 /// Hands free memory the allocator kept after a burst back to the system, from a thread of
 /// its own (never an I/O or worker thread).
 ///

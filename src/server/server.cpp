@@ -302,6 +302,7 @@ void server::start() {
       }
     });
   }
+  server_detail::fix_mmap_threshold(s.options.malloc_mmap_threshold);
   s.trimmer = std::make_unique<server_detail::memory_trimmer>(
       s.options.memory_trim_threshold, std::chrono::seconds(1), s.app.logger());
   s.running = true;

@@ -46,7 +46,11 @@ struct server_options {
   /// Free memory the allocator may keep before the server hands it back to the system (with
   /// glibc: `malloc_trim` from a thread of its own, checked every second); 0 disables.
   /// docs/server.md ("Memory").
-  std::size_t memory_trim_threshold = 32 * 1024 * 1024;
+  std::size_t memory_trim_threshold = 16 * 1024 * 1024;
+  /// With glibc, `start()` fixes malloc's mmap threshold (process-wide) at this size, so blocks
+  /// this large (request bodies) go back to the system when freed instead of staying in
+  /// per-thread arenas; 0 leaves the allocator's setting alone. docs/server.md ("Memory").
+  std::size_t malloc_mmap_threshold = 1024 * 1024;
   /// Receives one record per request, on an I/O thread; null disables the access log. A plain
   /// function returning void (a coroutine would never run, so it does not compile).
   detail::sync_callback<const access_record&> access_log{};
