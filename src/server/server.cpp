@@ -277,8 +277,9 @@ void server::start() {
   s.acceptor->listen(s.options.backlog, ec);
   if (ec) fail("cannot listen on");
   s.port = s.acceptor->local_endpoint().port();
-  s.core->room_available = [&s, ex = s.acceptor->get_executor()] {
-    asio::post(ex, [&s] {
+  // Holds no executor: the core outlives its io_context's services, and a strand would not.
+  s.core->room_available = [&s] {
+    asio::post(s.acceptor->get_executor(), [&s] {
       if (s.acceptor->is_open() && !s.core->stopping.load()) s.accept();
     });
   };
