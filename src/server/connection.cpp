@@ -93,7 +93,9 @@ void connection::close_idle() {
 }
 
 void connection::close_if_idle() {
-  if (phase_ == phase::idle && !closed_ && buffer_.size() == 0) close_idle();
+  if (phase_ != phase::idle || closed_ || buffer_.size() > 0) return core_.kept(this);
+  closing_for_room_ = true;
+  close_idle();  // a request already read is still served, then enter_header reports it kept
 }
 
 void connection::close() {
@@ -130,6 +132,10 @@ void connection::begin_request() {
 
 void connection::enter_header() {
   idle_mark_ = 0;
+  if (closing_for_room_) {
+    closing_for_room_ = false;
+    core_.kept(this);
+  }
   phase_ = phase::header;
   started_ = clock::now();
   set_deadline(deadline::header, core_.options.header_timeout);

@@ -109,6 +109,7 @@ class connection : public std::enable_shared_from_this<connection> {
   clock::time_point started_;
   clock::time_point idle_since_{};
   std::atomic<clock::rep> idle_mark_{0};  // read by the acceptor to pick whom to close
+  bool closing_for_room_ = false;         // asked by close_if_idle, not closed yet
   std::size_t body_bytes_ = 0;
   bool keep_alive_ = true;
   bool http10_ = false;

@@ -72,7 +72,6 @@ struct chunk_line {
   std::size_t take = 0;   // bytes to give the parser (0: wait for more)
 };
 
-
 }  // namespace
 
 struct request_reader::impl {
@@ -243,11 +242,13 @@ chunk_line request_reader::impl::next_chunk_line(std::string_view data) const {
   auto line = data.substr(start, eol - start);
   if (line.size() > max_chunk_line) return {.status = 400};
   auto digits_end = std::find_if_not(line.begin(), line.end(), is_hex);
-  bool last = !line.empty() && std::all_of(line.begin(), digits_end, [](char c) { return c == '0'; });
+  bool last = !line.empty() &&
+              std::all_of(line.begin(), digits_end, [](char c) { return c == '0'; });
   if (!last) return {.take = eol + 2};
   // The trailer section runs from after the line to the blank line that ends the message,
   // which Beast looks for from the line's own CRLF (so "0\r\n\r\n" has an empty one).
-  const std::size_t budget = options.max_header_bytes - std::min(header_bytes, options.max_header_bytes);
+  const std::size_t budget =
+      options.max_header_bytes - std::min(header_bytes, options.max_header_bytes);
   const std::size_t trailer = eol + 2;
   auto eom = data.find("\r\n\r\n", eol);
   if (eom == std::string_view::npos) {
@@ -275,7 +276,8 @@ read_step request_reader::impl::feed(std::string_view data, std::size_t& used) {
     const bool in_chunk = header_checked && parser->chunked() && chunk_left > 0;
     if (header_checked && parser->chunked()) {
       if (in_chunk) {
-        piece = data.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left, data.size())));
+        piece = data.substr(0, static_cast<std::size_t>(
+                                   std::min<std::uint64_t>(chunk_left, data.size())));
       } else {
         auto next = next_chunk_line(data);
         if (next.status != 0) return fail(next.status, used);

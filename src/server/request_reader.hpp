@@ -33,9 +33,11 @@ struct read_step {
 
 /// Turns the bytes of a connection into requests, one at a time: Beast's parser with the
 /// server's limits, plus the checks Beast leaves to the server (request-target length, Host,
-/// Transfer-Encoding and Content-Length framing, the per-route body limit). The request is
-/// built from the header section alone, so chunked trailer fields never reach it. It does no
-/// I/O, so the connection and the request fuzz target run the same code.
+/// Transfer-Encoding and Content-Length framing, obs-fold, the per-route body limit, each
+/// chunk-size line and the trailer section). Every byte it asks the caller to keep is bounded
+/// by a limit. The request is built from the header section alone, so chunked trailer fields
+/// never reach it. It does no I/O, so the connection and the request fuzz target run the same
+/// code.
 /// Distinct objects: safe. Shared objects: unsafe.
 class request_reader {
  public:

@@ -186,17 +186,20 @@ void server::impl::watch_backlog() {
 void server::impl::make_room() {
   std::vector<std::pair<server_detail::connection::clock::rep,
                         std::shared_ptr<server_detail::connection>>> idle;
+  std::size_t n = 0;
   {
     std::lock_guard lock(core->mutex);
+    if (!core->closing.empty()) return;  // room is on its way
     for (auto* c : core->connections) {
       if (auto since = c->idle_since(); since != 0) {
         if (auto p = c->weak_from_this().lock()) idle.emplace_back(since, std::move(p));
       }
     }
+    n = std::min<std::size_t>(idle.size(), std::clamp<std::size_t>(idle.size() / 8, 1, 32));
+    std::partial_sort(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(n), idle.end(),
+                      [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < n; ++i) core->closing.insert(idle[i].second.get());
   }
-  const std::size_t n = std::min<std::size_t>(idle.size(), std::clamp<std::size_t>(idle.size() / 8, 1, 32));
-  std::partial_sort(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(n), idle.end(),
-                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (std::size_t i = 0; i < n; ++i) {
     auto c = idle[i].second;
     asio::post(c->executor(), [c] { c->close_if_idle(); });
@@ -279,8 +282,9 @@ void server::start() {
   s.acceptor->listen(s.options.backlog, ec);
   if (ec) fail("cannot listen on");
   s.port = s.acceptor->local_endpoint().port();
-  s.core->room_available = [&s, ex = s.acceptor->get_executor()] {
-    asio::post(ex, [&s] {
+  // Holds no executor: the core outlives its io_context's services, and a strand would not.
+  s.core->room_available = [&s] {
+    asio::post(s.acceptor->get_executor(), [&s] {
       if (s.acceptor->is_open() && !s.core->stopping.load()) s.accept();
     });
   };

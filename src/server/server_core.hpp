@@ -39,7 +39,16 @@ struct server_core {
     {
       std::lock_guard lock(mutex);
       connections.erase(c);
+      closing.erase(c);
       if (connections.empty()) drained.notify_all();
+    }
+    wake_acceptor();
+  }
+  /// A connection asked to close to make room received a request first and stays open.
+  void kept(connection* c) {
+    {
+      std::lock_guard lock(mutex);
+      closing.erase(c);
     }
     wake_acceptor();
   }
@@ -67,6 +76,9 @@ struct server_core {
   std::mutex mutex;
   std::condition_variable drained;
   std::unordered_set<connection*> connections;
+  // Asked to close to make room and not gone yet: until they are, no more are asked, or every
+  // wake-up while they close would close another one.
+  std::unordered_set<connection*> closing;
   // Destroyed before the members above, in this order: queued jobs first, then the context
   // (whose pending handlers own connections that unregister themselves above).
   dispatch_gate gate;

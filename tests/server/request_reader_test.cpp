@@ -265,7 +265,8 @@ TEST_CASE("request_reader answers a field value over 64 KiB with 431 instead of 
 TEST_CASE("request_reader rejects obs-fold in any field with 400", "[server][reader][hostile]") {
   // Beast unfolds "Transfer-Encoding:\r\n chunked" and frames the body by it.
   auto input = GENERATE(
-      std::string("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n"),
+      std::string("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n"
+                  "0\r\n\r\n"),
       std::string("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\t3\r\n\r\nabc"),
       std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n"),
       std::string("GET / HTTP/1.1\r\n Host: x\r\n\r\n"),
@@ -288,12 +289,14 @@ TEST_CASE("request_reader does not keep an HTTP/1.0 chunked request alive",
                    8192) == read_state::complete);
   CHECK_FALSE(f.reader.keep_alive());
   reader_fixture g;  // without Transfer-Encoding it stays alive
-  CHECK(feed_split(g, "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc",
+  CHECK(feed_split(g,
+                   "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\n"
+                   "abc",
                    8192) == read_state::complete);
   CHECK(g.reader.keep_alive());
 }
 
-TEST_CASE("request_reader answers a malformed HTTP-version with 400 and an unsupported one with 505",
+TEST_CASE("request_reader answers a malformed HTTP-version with 400, an unsupported one with 505",
           "[server][reader]") {
   struct version_case {
     const char* version;

@@ -600,10 +600,17 @@ TEST_CASE("escape_controls writes control characters as escapes and leaves the r
 
 TEST_CASE("at max_connections the connection idle longest is closed to make room",
           "[server][limits]") {
-  server_fixture f(vial::server_options{.max_connections = 2});
+  // A connection counts as idle once the server has finished writing its response, which may
+  // be a moment after the client read it: the access record, written just before, says when.
+  std::atomic<int> answered{0};
+  server_fixture f(vial::server_options{
+      .max_connections = 2,
+      .keep_alive_timeout = 60s,  // idle connections outlive the test unless the limit closes them
+      .access_log = [&](const vial::access_record&) { ++answered; }});
   auto first = f.connect();
   first.send(get_request("/hello"));
   REQUIRE(first.read_response().status == 200);
+  REQUIRE(vial::test::eventually([&] { return answered == 1; }));
   auto second = f.connect();
   second.send(get_request("/hello"));
   REQUIRE(second.read_response().status == 200);
