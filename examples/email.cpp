@@ -20,6 +20,7 @@
 //     look up or guess another's.
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -32,7 +33,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include <cerrno>
 #include <sys/random.h>
 
 #include <vial/async/background.hpp>

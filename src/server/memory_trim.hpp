@@ -51,8 +51,8 @@ class memory_trimmer {
   const logger& log_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;     // guarded by mutex_
-  std::size_t trims_ = 0;     // guarded by mutex_
+  bool stopping_ = false;  // guarded by mutex_
+  std::size_t trims_ = 0;  // guarded by mutex_
   std::thread thread_;
 };
 
