@@ -15,6 +15,9 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 status=0
 for cxx in "${compilers[@]}"; do
   echo "== $cxx"
+  if ! command -v "$cxx" >/dev/null; then
+    echo "$cxx not found (scripts/install-deps.sh --clang installs clang++-14)"; status=1; continue
+  fi
   out="$work/build-$cxx"
   cxxflags="$flags"
   # clang before 17 cannot emit -fsanitize=function's prologue for coroutines (llvm#49689).
