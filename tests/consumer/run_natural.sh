@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs vial from the build tree into a temporary prefix, then builds tests/consumer/natural
-# against it once per compiler, under ASan+UBSan, and runs its programs.
+# Installs vial from the build tree into <build>/consumer-natural, then builds
+# tests/consumer/natural against it once per compiler, under ASan+UBSan, and runs its programs.
 #   run_natural.sh <build dir> <source dir> [compiler...]   (default: g++-12 clang++-14)
 set -euo pipefail
 build="$1"; src="$2"; shift 2
 compilers=("$@")
 [ ${#compilers[@]} -eq 0 ] && compilers=(g++-12 clang++-14)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Fixed paths under the build tree, so ccache hits when nothing changed (left for inspection).
+work="$build/consumer-natural"
+rm -rf "$work/prefix"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 flags="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1"
