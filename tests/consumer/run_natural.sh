@@ -7,7 +7,7 @@ build="$1"; src="$2"; shift 2
 compilers=("$@")
 [ ${#compilers[@]} -eq 0 ] && compilers=(g++-12 clang++-14)
 # Fixed paths under the build tree, so ccache hits when nothing changed (left for inspection).
-work="$build/consumer-natural"
+work="$(cd "$build" && pwd)/consumer-natural"
 rm -rf "$work/prefix"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 flags="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
