@@ -270,8 +270,9 @@ int main(int argc, char** argv) {
   out["ideal_ms"] = 100;
 
   slow_upstream upstream;
-  // Sized for 64 clients x 5 calls in flight at once.
-  vial::http_client client({.pool_size_per_host = 512});
+  // Sized for 64 clients x 5 calls in flight at once, and for one caller's 100 calls at once
+  // (the default max_connections_per_caller, 64, would run n=100 in two turns).
+  vial::http_client client({.pool_size_per_host = 512, .max_connections_per_caller = 128});
 
   std::printf("fan-out to a 100 ms upstream (median of %d)\n", runs);
   std::printf("%-28s %10s %10s %10s\n", "", "n=10", "n=50", "n=100");

@@ -33,7 +33,8 @@ if [ -n "$sanitize" ]; then
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 else
-  scripts/install-deps.sh --browser   # Chromium for the examples page test
+  # Chromium for the examples page test; clang 14 for consumer_natural's second compiler.
+  scripts/install-deps.sh --browser --clang
 fi
 command -v ccache >/dev/null && config+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" -G Ninja "${config[@]}"

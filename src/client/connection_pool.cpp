@@ -1,10 +1,13 @@
 #include "connection_pool.hpp"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/system/system_error.hpp>
+
+#include "vial/client/error.hpp"
 
 namespace vial::detail {
 
@@ -53,8 +56,12 @@ void lease::give_back() {
 }
 
 connection_pool::connection_pool(asio::io_context& ioc, std::size_t per_host,
-                                 std::chrono::milliseconds idle_timeout)
-    : ioc_(ioc), per_host_(std::max<std::size_t>(per_host, 1)), idle_timeout_(idle_timeout) {}
+                                 std::chrono::milliseconds idle_timeout,
+                                 std::chrono::milliseconds max_wait)
+    : ioc_(ioc),
+      per_host_(std::max<std::size_t>(per_host, 1)),
+      idle_timeout_(idle_timeout),
+      max_wait_(max_wait) {}
 
 connection_pool::~connection_pool() = default;
 
@@ -80,11 +87,19 @@ task<lease> connection_pool::acquire(const std::string& key) {
     co_return lease(this, &pool, nullptr);
   }
   waiter w(ioc_);
+  w.timer.expires_after(max_wait_);
   auto it = pool.waiters.insert(pool.waiters.end(), &w);
-  // Cancellation (the request deadline, the caller) ends the wait with operation_aborted.
+  // Cancellation (the request deadline, the caller) ends the wait with operation_aborted; a
+  // grant cancels the timer too, with `granted` set; the timer expiring is pool exhaustion.
   auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
   if (!w.granted) {
     pool.waiters.erase(it);
+    if (!ec && !shut_down_) {
+      throw client_error(client_errc::pool_exhausted,
+                         "no connection to " + key + " became free within " +
+                             std::to_string(max_wait_.count()) + " ms (all " +
+                             std::to_string(per_host_) + " in use)");
+    }
     throw boost::system::system_error(ec ? ec : asio::error::operation_aborted);
   }
   co_return lease(this, &pool, std::move(w.conn));
@@ -134,6 +149,57 @@ void connection_pool::shutdown() {
     for (auto& c : pool->idle) c->close();
     pool->idle.clear();
     for (waiter* w : pool->waiters) w->timer.cancel();
+  }
+}
+
+struct caller_state {
+  std::size_t active = 0;
+  std::list<waiter*> waiters;
+};
+
+caller_limiter::caller_limiter(asio::io_context& ioc, std::size_t per_caller)
+    : ioc_(ioc), per_caller_(per_caller) {}
+
+caller_limiter::~caller_limiter() = default;
+
+task<caller_limiter::ticket> caller_limiter::enter(const void* caller) {
+  if (shut_down_) throw boost::system::system_error(asio::error::operation_aborted);
+  auto& slot = callers_[caller];
+  if (!slot) slot = std::make_unique<caller_state>();
+  caller_state& state = *slot;
+  if (per_caller_ == 0 || state.active < per_caller_) {
+    ++state.active;
+    co_return ticket(this, caller);
+  }
+  waiter w(ioc_);
+  auto it = state.waiters.insert(state.waiters.end(), &w);
+  auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!w.granted) {
+    // `state` lives on: this waiter's caller has calls in flight, which keep it.
+    state.waiters.erase(it);
+    throw boost::system::system_error(ec ? ec : asio::error::operation_aborted);
+  }
+  co_return ticket(this, caller);
+}
+
+void caller_limiter::release(const void* caller) {
+  auto found = callers_.find(caller);
+  if (found == callers_.end()) return;
+  caller_state& state = *found->second;
+  if (!state.waiters.empty() && !shut_down_) {
+    waiter* w = state.waiters.front();
+    state.waiters.pop_front();
+    w->granted = true;
+    w->timer.cancel();
+    return;  // the slot passes to the caller's next call: active is unchanged
+  }
+  if (--state.active == 0 && state.waiters.empty()) callers_.erase(found);
+}
+
+void caller_limiter::shutdown() {
+  shut_down_ = true;
+  for (auto& [caller, state] : callers_) {
+    for (waiter* w : state->waiters) w->timer.cancel();
   }
 }
 

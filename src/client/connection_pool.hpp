@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -62,11 +63,14 @@ class lease {
 /// Bounded keep-alive pools keyed by "scheme://host:port". Used only on the client's thread.
 class connection_pool {
  public:
+  /// `max_wait`: how long `acquire` waits for a full host's pool before it fails with
+  /// `client_errc::pool_exhausted`.
   connection_pool(boost::asio::io_context& ioc, std::size_t per_host,
-                  std::chrono::milliseconds idle_timeout);
+                  std::chrono::milliseconds idle_timeout, std::chrono::milliseconds max_wait);
   ~connection_pool();
 
-  /// A slot for `key`, waiting (cancellably) while the host's pool is full.
+  /// A slot for `key`, waiting (cancellably, in arrival order) while the host's pool is full.
+  /// @throws client_error (`pool_exhausted`) when none frees within `max_wait`.
   task<lease> acquire(const std::string& key);
   /// Closes idle connections older than the idle timeout.
   void sweep();
@@ -81,8 +85,53 @@ class connection_pool {
   boost::asio::io_context& ioc_;
   std::size_t per_host_;
   std::chrono::milliseconds idle_timeout_;
+  std::chrono::milliseconds max_wait_;
   std::map<std::string, std::unique_ptr<host_pool>> pools_;
   std::atomic<std::size_t> idle_count_{0};
+  bool shut_down_ = false;
+};
+
+struct caller_state;
+
+/// Bounds the calls one caller (the awaiting coroutine's execution context: one request) has in
+/// flight at once; its further calls wait their turn in arrival order, so one request fanning
+/// out widely cannot take every pooled connection. Used only on the client's thread.
+class caller_limiter {
+ public:
+  /// The right to run one call; destroying it lets the caller's next call in.
+  class ticket {
+   public:
+    ticket() = default;
+    ticket(caller_limiter* owner, const void* caller) : owner_(owner), caller_(caller) {}
+    ticket(ticket&& other) noexcept
+        : owner_(std::exchange(other.owner_, nullptr)), caller_(other.caller_) {}
+    ticket& operator=(ticket&&) = delete;
+    ~ticket() {
+      if (owner_) owner_->release(caller_);
+    }
+
+   private:
+    caller_limiter* owner_ = nullptr;
+    const void* caller_ = nullptr;
+  };
+
+  /// `per_caller` 0: no bound.
+  caller_limiter(boost::asio::io_context& ioc, std::size_t per_caller);
+  ~caller_limiter();
+
+  /// Waits (cancellably) while `caller` has `per_caller` calls in flight.
+  task<ticket> enter(const void* caller);
+  /// Fails every waiter with operation_aborted.
+  void shutdown();
+  /// Callers with a call in flight or waiting (for tests).
+  std::size_t callers() const noexcept { return callers_.size(); }
+
+ private:
+  void release(const void* caller);
+
+  boost::asio::io_context& ioc_;
+  std::size_t per_caller_;
+  std::map<const void*, std::unique_ptr<caller_state>> callers_;
   bool shut_down_ = false;
 };
 

@@ -23,6 +23,7 @@ class client_category_impl : public std::error_category {
       case client_errc::too_many_redirects: return "too many redirects";
       case client_errc::invalid_json: return "response is not valid JSON";
       case client_errc::bad_status: return "upstream answered with an error status";
+      case client_errc::pool_exhausted: return "no pooled connection became free in time";
     }
     return "unknown client error";
   }
@@ -57,6 +58,7 @@ std::string client_error::http_description() const {
     case client_errc::too_many_redirects: return "The upstream redirected too many times.";
     case client_errc::invalid_json: return "The upstream's response was not valid JSON.";
     case client_errc::bad_status: return "The upstream answered with an error status.";
+    case client_errc::pool_exhausted: return "Too many calls to the upstream are in progress.";
   }
   return "The upstream failed.";
 }

@@ -162,7 +162,8 @@ struct http_client::impl {
   explicit impl(client_options o)
       : options(std::move(o)),
         tls(detail::make_tls_context(options)),
-        pool(ioc, options.pool_size_per_host, options.idle_timeout),
+        pool(ioc, options.pool_size_per_host, options.idle_timeout, options.pool_wait_timeout),
+        limiter(ioc, options.max_connections_per_caller),
         sweep_timer(ioc),
         work(asio::make_work_guard(ioc)) {
     asio::co_spawn(ioc, sweep_loop(), asio::detached);
@@ -183,6 +184,7 @@ struct http_client::impl {
       stopping = true;
       sweep_timer.cancel();
       pool.shutdown();
+      limiter.shutdown();
       for (auto* call : inflight) call->signal.emit(asio::cancellation_type::terminal);
     });
     work.reset();
@@ -192,10 +194,11 @@ struct http_client::impl {
   using completion = std::function<void(std::exception_ptr, client_response)>;
 
   /// Starts a call on the client's thread; `done` runs there when it finishes.
+  /// `caller` identifies who is calling, for `max_connections_per_caller`.
   std::shared_ptr<inflight_call> start(method m, std::string url, request_options o,
-                                       completion done) {
+                                       const void* caller, completion done) {
     auto call = std::make_shared<inflight_call>();
-    asio::post(ioc, [this, call, m, url = std::move(url), o = std::move(o),
+    asio::post(ioc, [this, call, m, caller, url = std::move(url), o = std::move(o),
                      done = std::move(done)]() mutable {
       if (stopping) {
         done(std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)),
@@ -203,7 +206,7 @@ struct http_client::impl {
         return;
       }
       inflight.insert(call.get());
-      asio::co_spawn(ioc, settle(m, std::move(url), std::move(o)),
+      asio::co_spawn(ioc, settle(m, std::move(url), std::move(o), caller),
                      asio::bind_cancellation_slot(
                          call->signal.slot(),
                          [this, call, done = std::move(done)](std::exception_ptr,
@@ -225,10 +228,10 @@ struct http_client::impl {
   /// after reading it. Thrown into co_spawn, this thread would keep a copy until after the
   /// hand-off and could free the exception while the caller still reads it (the reference count
   /// lives in libstdc++, which ThreadSanitizer cannot see, and it reports the free as a race).
-  task<outcome> settle(method m, std::string url, request_options o) {
+  task<outcome> settle(method m, std::string url, request_options o, const void* caller) {
     outcome result;
     try {
-      result.response = co_await perform(m, std::move(url), std::move(o));
+      result.response = co_await perform(m, std::move(url), std::move(o), caller);
     } catch (...) {
       result.error = std::current_exception();
     }
@@ -251,13 +254,14 @@ struct http_client::impl {
   }
 
   /// The whole call under the request deadline.
-  task<client_response> perform(method m, std::string url, request_options o) {
+  task<client_response> perform(method m, std::string url, request_options o,
+                                const void* caller) {
     const auto timeout = o.timeout.value_or(options.request_timeout);
     asio::steady_timer deadline(ioc, timeout);
     auto ex = co_await asio::this_coro::executor;
     auto [order, error, response, timer_ec] =
         co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(ex, follow(m, url, std::move(o)), asio::deferred),
+            asio::co_spawn(ex, follow(m, url, std::move(o), caller), asio::deferred),
             deadline.async_wait(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     if (order[0] == 1 && !timer_ec) {
@@ -268,7 +272,10 @@ struct http_client::impl {
   }
 
   /// Sends the request and follows redirects.
-  task<client_response> follow(method m, std::string url, request_options o) {
+  task<client_response> follow(method m, std::string url, request_options o,
+                               const void* caller) {
+    // Waiting behind the caller's own calls counts against this call's deadline.
+    auto turn = co_await limiter.enter(caller);
     if (!o.query.empty()) {
       const auto hash = url.find('#');
       if (hash != std::string::npos) url.resize(hash);
@@ -413,6 +420,14 @@ struct http_client::impl {
     co_return conn;
   }
 
+  /// The coroutine behind every awaitable call; it takes only owned values.
+  task<client_response> call(method m, std::string url, request_options o) {
+    auto op = asio::async_initiate<decltype(asio::use_awaitable),
+                                   void(std::exception_ptr, client_response)>(
+        initiate_call{this}, asio::use_awaitable, m, std::move(url), std::move(o));
+    co_return co_await std::move(op);
+  }
+
   /// Runs a call on the client's thread and completes the awaiting coroutine on its own
   /// executor. Cancelling the awaiting coroutine resumes it at once with operation_aborted and
   /// cancels the call (whose connection is then closed).
@@ -452,7 +467,10 @@ struct http_client::impl {
       };
       auto st = std::make_shared<state>(std::move(handler));
       auto slot = asio::get_associated_cancellation_slot(*st->handler);
-      st->call = client->start(m, std::move(url), std::move(o),
+      // The caller is its execution context: a request's private bridge context. (Should
+      // several callers ever share a context through strands, key on the strand instead.)
+      const void* caller = &asio::query(st->work.get_executor(), asio::execution::context);
+      st->call = client->start(m, std::move(url), std::move(o), caller,
                                [st](std::exception_ptr e, client_response r) {
                                  st->complete(std::move(e), std::move(r));
                                });
@@ -471,6 +489,7 @@ struct http_client::impl {
   asio::io_context ioc{1};
   asio::ssl::context tls;
   detail::connection_pool pool;
+  detail::caller_limiter limiter;
   asio::steady_timer sweep_timer;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::unordered_set<inflight_call*> inflight;  // client thread only
@@ -485,38 +504,64 @@ http_client::http_client(client_options options)
 
 http_client::~http_client() = default;
 
-task<client_response> http_client::request(method m, std::string url, request_options options) {
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
-                                         void(std::exception_ptr, client_response)>(
-      impl::initiate_call{impl_.get()}, asio::use_awaitable, m, std::move(url), std::move(options));
+request_options::request_options(const request_options_view& view)
+    : body(view.body ? std::optional<std::string>(*view.body) : std::nullopt),
+      json(view.json.get() ? std::optional<nlohmann::json>(*view.json.get()) : std::nullopt),
+      timeout(view.timeout),
+      max_response_bytes(view.max_response_bytes),
+      follow_redirects(view.follow_redirects) {
+  view.headers.for_each([this](std::string_view n, std::string_view v) { headers.add(n, v); });
+  view.query.for_each(
+      [this](std::string_view n, std::string_view v) { query.add(std::string(n), std::string(v)); });
 }
 
-task<client_response> http_client::get(std::string url, request_options options) {
-  return request(method::get, std::move(url), std::move(options));
-}
-task<client_response> http_client::head(std::string url, request_options options) {
-  return request(method::head, std::move(url), std::move(options));
-}
-task<client_response> http_client::post(std::string url, request_options options) {
-  return request(method::post, std::move(url), std::move(options));
-}
-task<client_response> http_client::post(std::string url, nlohmann::json body,
-                                        request_options options) {
-  options.json = std::move(body);
-  options.body.reset();
-  return request(method::post, std::move(url), std::move(options));
-}
-task<client_response> http_client::put(std::string url, request_options options) {
-  return request(method::put, std::move(url), std::move(options));
-}
-task<client_response> http_client::patch(std::string url, request_options options) {
-  return request(method::patch, std::move(url), std::move(options));
-}
-task<client_response> http_client::delete_(std::string url, request_options options) {
-  return request(method::delete_, std::move(url), std::move(options));
+request_options::operator request_options_view() const noexcept {
+  request_options_view view;
+  view.headers = fields_view(headers);
+  view.query = fields_view(query);
+  if (body) view.body = std::string_view(*body);
+  if (json) view.json = json_view(*json);
+  view.timeout = timeout;
+  view.max_response_bytes = max_response_bytes;
+  view.follow_redirects = follow_redirects;
+  return view;
 }
 
-client_response http_client::fetch(method m, std::string url, request_options options) {
+// The public calls are plain functions: everything is copied into owned storage here, before
+// the task exists, and the coroutine (impl::call) takes only owned values.
+task<client_response> http_client::request(method m, std::string_view url,
+                                           request_options_view options) {
+  return impl_->call(m, std::string(url), request_options(options));
+}
+
+task<client_response> http_client::get(std::string_view url, request_options_view options) {
+  return request(method::get, url, options);
+}
+task<client_response> http_client::head(std::string_view url, request_options_view options) {
+  return request(method::head, url, options);
+}
+task<client_response> http_client::post(std::string_view url, request_options_view options) {
+  return request(method::post, url, options);
+}
+task<client_response> http_client::post_json(std::string_view url, const nlohmann::json& body,
+                                             request_options_view options) {
+  request_options owned(options);
+  owned.json = body;
+  owned.body.reset();
+  return impl_->call(method::post, std::string(url), std::move(owned));
+}
+task<client_response> http_client::put(std::string_view url, request_options_view options) {
+  return request(method::put, url, options);
+}
+task<client_response> http_client::patch(std::string_view url, request_options_view options) {
+  return request(method::patch, url, options);
+}
+task<client_response> http_client::delete_(std::string_view url, request_options_view options) {
+  return request(method::delete_, url, options);
+}
+
+client_response http_client::fetch(method m, std::string_view url,
+                                   request_options_view options) {
   if (impl_->ioc.get_executor().running_in_this_thread()) {
     throw std::logic_error(
         "http_client::fetch called on the client's own thread (from a completion?); it would "
@@ -532,7 +577,9 @@ client_response http_client::fetch(method m, std::string url, request_options op
     client_response response;
   };
   auto meet = std::make_shared<rendezvous>();
-  impl_->start(m, std::move(url), std::move(options),
+  // The caller of a blocking call is its thread.
+  static thread_local const char this_thread_caller = 0;
+  impl_->start(m, std::string(url), request_options(options), &this_thread_caller,
                [meet](std::exception_ptr e, client_response r) {
                  {
                    std::lock_guard lock(meet->mutex);
@@ -548,8 +595,8 @@ client_response http_client::fetch(method m, std::string url, request_options op
   return std::move(meet->response);
 }
 
-client_response http_client::get_sync(std::string url, request_options options) {
-  return fetch(method::get, std::move(url), std::move(options));
+client_response http_client::get_sync(std::string_view url, request_options_view options) {
+  return fetch(method::get, url, options);
 }
 
 const client_options& http_client::options() const noexcept { return impl_->options; }

@@ -302,6 +302,71 @@ TEST_CASE("a waiter that reaches its deadline while the pool is full times out",
   CHECK_THROWS_AS(second.value(), vial::timeout_error);
 }
 
+TEST_CASE("three requests fanning out widely leave room for a fourth, which answers promptly",
+          "[client][pool][fairness]") {
+  upstream up;
+  http_client client({.pool_size_per_host = 8, .max_connections_per_caller = 2});
+  // Three hogs, each a request (its own thread and bridge context) with six slow calls: without
+  // a per-caller bound their 18 calls take all 8 connections and queue ahead of anyone else.
+  std::vector<std::thread> hogs;
+  std::atomic<int> hog_calls_ok{0};
+  for (int h = 0; h < 3; ++h) {
+    hogs.emplace_back([&] {
+      std::vector<vial::task<client_response>> calls;
+      for (int i = 0; i < 6; ++i) calls.push_back(client.get(up.url("/delay/1000")));
+      for (auto& r : vial::async_to_sync(vial::gather(std::move(calls)))) {
+        if (r.text() == "slept") ++hog_calls_ok;
+      }
+    });
+  }
+  const auto bound = std::chrono::steady_clock::now() + 10s;
+  while (up.accepted() < 6 && std::chrono::steady_clock::now() < bound) {
+    std::this_thread::yield();
+  }
+  REQUIRE(up.accepted() >= 6);
+  const auto start = std::chrono::steady_clock::now();
+  auto polite = vial::async_to_sync(client.get(up.url("/hello")));
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(polite.text() == "hello");
+  CHECK(took < 800ms);  // the hogs' calls each hold a connection for 1000 ms
+  for (auto& t : hogs) t.join();
+  CHECK(hog_calls_ok == 18);  // each hog's calls ran in turn, two at a time
+  CHECK(client.connections_opened() <= 7);
+}
+
+TEST_CASE("a caller's calls beyond max_connections_per_caller wait their turn",
+          "[client][pool][fairness]") {
+  upstream up;
+  http_client client({.max_connections_per_caller = 2});
+  std::vector<vial::task<client_response>> calls;
+  for (int i = 0; i < 6; ++i) calls.push_back(client.get(up.url("/delay/50")));
+  const auto start = std::chrono::steady_clock::now();
+  auto results = vial::async_to_sync(vial::gather(std::move(calls)));
+  const auto took = std::chrono::steady_clock::now() - start;
+  for (auto& r : results) CHECK(r.text() == "slept");
+  CHECK(client.connections_opened() == 2);
+  CHECK(took >= 150ms);  // three turns of two
+}
+
+TEST_CASE("a call that finds the pool full past pool_wait_timeout fails with pool_exhausted",
+          "[client][pool][fairness]") {
+  upstream up;
+  http_client client({.pool_size_per_host = 1, .pool_wait_timeout = 100ms});
+  auto both = vial::gather_settled(client.get(up.url("/delay/1000")),
+                                   client.get(up.url("/hello")));
+  auto [slow, waiting] = vial::async_to_sync(std::move(both));
+  CHECK(slow.value().text() == "slept");
+  try {
+    waiting.value();
+    FAIL("the waiting call succeeded");
+  } catch (const client_error& e) {
+    CHECK(e.kind() == client_errc::pool_exhausted);
+    CHECK(e.http_status() == 503);
+    CHECK_THAT(e.what(), Catch::Contains("no connection to http://127.0.0.1:") &&
+                             Catch::Contains("within 100 ms"));
+  }
+}
+
 TEST_CASE("one client reused by several threads reuses its connections", "[client][pool]") {
   upstream up;
   http_client client;

@@ -20,6 +20,7 @@ enum class client_errc {
   too_many_redirects,  ///< more redirects than `max_redirects`
   invalid_json,        ///< `client_response::json()` on a body that is not JSON
   bad_status,          ///< `client_response::raise_for_status()` on a 4xx or 5xx response
+  pool_exhausted,      ///< no pooled connection to the host freed within `pool_wait_timeout`
 };
 
 /// The "vial.client" error category.
@@ -28,7 +29,8 @@ std::error_code make_error_code(client_errc e) noexcept;
 
 /// An outbound HTTP call failed. `code()` is the `client_errc`; `what()` names the URL and the
 /// cause ("cannot connect to http://127.0.0.1:9/: Connection refused"). Unhandled in a request,
-/// it becomes 502 Bad Gateway.
+/// it becomes 502 Bad Gateway, or 503 for `pool_exhausted` (this server is overloaded; the
+/// upstream did nothing wrong).
 class client_error : public std::system_error, public error_status {
  public:
   /// `cause` is the underlying I/O error, if any.
@@ -38,8 +40,10 @@ class client_error : public std::system_error, public error_status {
   /// The underlying I/O or TLS error; empty when there was none.
   std::error_code cause() const noexcept { return cause_; }
   const char* what() const noexcept override { return message_.c_str(); }
-  /// 502 Bad Gateway.
-  int http_status() const noexcept override { return 502; }
+  /// 502 Bad Gateway; 503 Service Unavailable for `pool_exhausted`.
+  int http_status() const noexcept override {
+    return kind() == client_errc::pool_exhausted ? 503 : 502;
+  }
   /// The kind of fault, for the client of the server: "The upstream sent a malformed
   /// response." Never the URL or the I/O message, which `what()` carries for the log.
   std::string http_description() const override;
