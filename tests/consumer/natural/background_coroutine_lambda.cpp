@@ -14,8 +14,7 @@ int main() {
   app.post("/send-email/<to>", [&](std::string to) {
     app.background(
         [to, &ran, &delivered_to]() -> vial::task<void> {
-          auto nap = vial::sleep_for(std::chrono::milliseconds(10));
-          co_await std::move(nap);
+          co_await vial::sleep_for(std::chrono::milliseconds(10));
           delivered_to = to;
           ran = true;
         },
