@@ -306,8 +306,8 @@ class user_list_view {
     const int limit = int_arg(req, "limit", max_page_size, 1, max_page_size);
     const long long after = req.args().get_as<long long>("after").value_or(0);
     // One more than the page, to know whether there is a next one.
-    auto op = vial::to_thread([store = store_, after, limit] { return store->list(after, limit + 1); });
-    auto users = co_await std::move(op);
+    auto list = [store = store_, after, limit] { return store->list(after, limit + 1); };
+    auto users = co_await vial::to_thread(list);
     std::optional<std::string> next;
     if (users.size() > static_cast<std::size_t>(limit)) {
       users.pop_back();
@@ -328,8 +328,8 @@ class user_list_view {
     const auto& data = json_object(req);
     auto name = *field(data, "name", true);
     auto email = *field(data, "email", true);
-    auto op = vial::to_thread([store = store_, name, email] { return store->create(name, email); });
-    auto created = co_await std::move(op);
+    auto create = [store = store_, name, email] { return store->create(name, email); };
+    auto created = co_await vial::to_thread(create);
     co_return vial::response::json(created.to_json(), 201);
   }
 
@@ -343,8 +343,8 @@ class user_view {
   explicit user_view(std::shared_ptr<user_store> store) : store_(std::move(store)) {}
 
   vial::task<vial::response> get(long long id) {
-    auto op = vial::to_thread([store = store_, id] { return store->get(id); });
-    auto found = co_await std::move(op);
+    auto read = [store = store_, id] { return store->get(id); };
+    auto found = co_await vial::to_thread(read);
     co_return found ? vial::response::json(found->to_json()) : not_found();
   }
 
@@ -353,15 +353,14 @@ class user_view {
     auto name = field(data, "name", false);
     auto email = field(data, "email", false);
     if (!name && !email) throw vial::http_error(400, "give 'name' and/or 'email'");
-    auto op = vial::to_thread(
-        [store = store_, id, name, email] { return store->update(id, name, email); });
-    auto updated = co_await std::move(op);
+    auto update = [store = store_, id, name, email] { return store->update(id, name, email); };
+    auto updated = co_await vial::to_thread(update);
     co_return updated ? vial::response::json(updated->to_json()) : not_found();
   }
 
   vial::task<vial::response> delete_(long long id) {
-    auto op = vial::to_thread([store = store_, id] { return store->remove(id); });
-    const bool removed = co_await std::move(op);
+    auto remove = [store = store_, id] { return store->remove(id); };
+    const bool removed = co_await vial::to_thread(remove);
     co_return removed ? vial::response(std::string(), 204, {}) : not_found();
   }
 

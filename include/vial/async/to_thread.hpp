@@ -72,18 +72,26 @@ std::shared_ptr<void> retain_bridge_context();
 std::string saturated_message(const blocking_pool& pool);
 }  // namespace detail
 
-/// Runs `fn()` on `pool` and resumes the awaiting coroutine with its result (or exception):
-/// asgiref's sync_to_async. If the awaiting coroutine is cancelled (a timeout), it resumes at
-/// once with `operation_aborted`: `fn` is then skipped if it had not started yet, and otherwise
-/// runs to the end (it cannot be interrupted) with its result discarded.
-/// @throws overload_error when the pool's queue is full; `fn` is not run.
+namespace detail {
+
+// GCC 12 destroys a temporary that owns memory twice when it is created inside a co_await
+// expression (docs/design.md, "Coroutine temporaries"), and a callee cannot tell whether its
+// argument was such a temporary. With that compiler `to_thread` therefore takes a callable that
+// owns memory only by name.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+inline constexpr bool temporaries_destroyed_twice = true;
+#else
+inline constexpr bool temporaries_destroyed_twice = false;
+#endif
+
 template <class F>
-auto to_thread(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
+inline constexpr bool safe_callable_argument_v =
+    !temporaries_destroyed_twice || std::is_lvalue_reference_v<F> ||
+    std::is_trivially_destructible_v<std::remove_cvref_t<F>>;
+
+template <class F>
+auto to_thread_on(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
   using R = std::invoke_result_t<F&>;
-  // Run on a pool thread, a coroutine would only be created there and handed back unstarted.
-  static_assert(!is_task_v<R>,
-                "to_thread runs blocking code, and this callable is a coroutine: co_await the "
-                "task it returns instead");
   using value_type = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
   auto keep_alive = detail::retain_bridge_context();
   // Named, not a temporary inside the co_await expression: GCC 12 destroys such temporaries
@@ -159,10 +167,33 @@ auto to_thread(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
   if constexpr (!std::is_void_v<R>) co_return std::move(result);
 }
 
+}  // namespace detail
+
+/// Runs `fn()` on `pool` and resumes the awaiting coroutine with its result (or exception):
+/// asgiref's sync_to_async. If the awaiting coroutine is cancelled (a timeout), it resumes at
+/// once with `operation_aborted`: `fn` is then skipped if it had not started yet, and otherwise
+/// runs to the end (it cannot be interrupted) with its result discarded. `fn` is copied (or
+/// moved) before anything runs.
+/// With GCC 12, a callable that owns memory (a lambda capturing a `std::string` by value) must
+/// be passed by name: `auto work = [s] { ... }; co_await vial::to_thread(work);`.
+/// @throws overload_error when the pool's queue is full; `fn` is not run.
+template <class F>
+auto to_thread(blocking_pool& pool, F&& fn) -> task<std::invoke_result_t<std::decay_t<F>&>> {
+  // Run on a pool thread, a coroutine would only be created there and handed back unstarted.
+  static_assert(!is_task_v<std::invoke_result_t<std::decay_t<F>&>>,
+                "to_thread runs blocking code, and this callable is a coroutine: co_await the "
+                "task it returns instead");
+  static_assert(detail::safe_callable_argument_v<F>,
+                "with GCC 12, pass a callable that owns memory to to_thread by name: GCC 12 "
+                "destroys such a temporary twice inside co_await. Write `auto work = [...] "
+                "{ ... }; co_await vial::to_thread(work);`");
+  return detail::to_thread_on(pool, std::decay_t<F>(std::forward<F>(fn)));
+}
+
 /// `to_thread` on `current_blocking_pool()`.
 template <class F>
-auto to_thread(F fn) -> task<std::invoke_result_t<F&>> {
-  return to_thread(current_blocking_pool(), std::move(fn));
+auto to_thread(F&& fn) -> task<std::invoke_result_t<std::decay_t<F>&>> {
+  return to_thread(current_blocking_pool(), std::forward<F>(fn));
 }
 
 }  // namespace vial

@@ -28,13 +28,13 @@ vial::task<int> helpers() {
   auto work = [p = std::make_shared<int>(7), s = base + "!"] {
     return *p + static_cast<int>(s.size());
   };
-  auto n = co_await vial::to_thread(std::move(work));
+  auto n = co_await vial::to_thread(work);
   NATURAL_CHECK(n == 7 + static_cast<int>(base.size()) + 1);
   n = co_await vial::to_thread([&base] { return static_cast<int>(base.size()); });
   NATURAL_CHECK(n == static_cast<int>(base.size()));
 
   auto copy = [s = base + "?"] { return s; };
-  auto s = co_await vial::with_timeout(vial::to_thread(std::move(copy)), 5s);
+  auto s = co_await vial::with_timeout(vial::to_thread(copy), 5s);
   NATURAL_CHECK(s == base + "?");
   s = co_await vial::with_timeout(echo(base + "/t"), 5s);
   NATURAL_CHECK(s == base + "/t");
@@ -44,7 +44,7 @@ vial::task<int> helpers() {
 
   auto fail = [m = base + "/failed"]() -> std::string { throw std::runtime_error(m); };
   auto [ok, failed] = co_await vial::gather_settled(echo(base + "/ok"),
-                                                    vial::to_thread(std::move(fail)));
+                                                    vial::to_thread(fail));
   NATURAL_CHECK(ok.has_value() && ok.value() == base + "/ok" && !failed.has_value());
 
   std::vector<vial::task<std::string>> tasks;
