@@ -6,6 +6,7 @@
 #include "urlencoded.hpp"
 #include "vial/http/cookies.hpp"
 #include "vial/http/error.hpp"
+#include "vial/http/json_view.hpp"
 #include "vial/http/url.hpp"
 #include "http/bad_request.hpp"
 #include "text.hpp"
@@ -129,8 +130,8 @@ void request::set_body(std::string body) {
   files_.reset();
 }
 
-const nlohmann::json& request::json() const {
-  if (json_) return *json_;
+json_view request::json() const {
+  if (json_) return json_view(*json_);
   if (!is_json_mimetype(mimetype_)) {
     std::string got = mimetype_.empty() ? std::string("none") : "'" + printable(mimetype_) + "'";
     throw http_error(415, "expected Content-Type application/json, got " + got);
@@ -152,7 +153,7 @@ const nlohmann::json& request::json() const {
     }
     detail::bad_request(printable("invalid JSON body: " + std::string(what)));
   }
-  return *json_;
+  return json_view(*json_);
 }
 
 void request::parse_form() const {

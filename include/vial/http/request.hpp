@@ -16,6 +16,8 @@
 
 namespace vial {
 
+class json_view;
+
 /// One HTTP request as the application sees it: everything is parsed and decoded once, when it
 /// is built, except the body's JSON and form data, which are parsed on first use.
 /// A request is handled by one thread at a time. Distinct objects: safe. Shared objects: unsafe.
@@ -60,11 +62,14 @@ class request {
   /// recursively, so an unbounded depth would let a client overflow the stack.
   static constexpr std::size_t max_json_depth = 512;
 
-  /// The body parsed as JSON, parsed once on first use.
+  /// The body parsed as JSON, parsed once on first use, as a view whose reads answer a
+  /// client's mistake with 400 (`req.json()["title"]` on a body without it: "missing field
+  /// 'title'"). Include <vial/http/json.hpp> (or <vial/vial.hpp>) to use it.
   /// Throws `http_error` 415 when the Content-Type is not JSON (application/json or any
-  /// `+json` type), and 400 with the parse position when the body is empty, not valid JSON or
-  /// nested deeper than `max_json_depth`.
-  const nlohmann::json& json() const;
+  /// `+json` type), 413 when the body is longer than `max_json_bytes()`, and 400 with the
+  /// parse position when the body is empty, not valid JSON or nested deeper than
+  /// `max_json_depth`.
+  json_view json() const;
 
   /// Form fields of an application/x-www-form-urlencoded or multipart/form-data body, parsed on
   /// first use; empty for other content types. Throws `http_error` 400 on malformed data
