@@ -158,8 +158,17 @@ void request::set_body(std::string body) {
   files_.reset();
 }
 
-json_view request::json() const {
-  if (json_) return json_view(*json_);
+// The body and the view handed out, allocated together once; the view points into the value.
+struct request::parsed_json {
+  explicit parsed_json(nlohmann::json v) : value(std::move(v)), view(value) {}
+  parsed_json(const parsed_json&) = delete;
+  parsed_json& operator=(const parsed_json&) = delete;
+  nlohmann::json value;
+  json_view view;
+};
+
+const json_view& request::json() const {
+  if (json_) return json_->view;
   throw_refusal();
   if (!is_json_mimetype(mimetype_)) {
     std::string got = mimetype_.empty() ? std::string("none") : "'" + printable(mimetype_) + "'";
@@ -176,7 +185,7 @@ json_view request::json() const {
                 " levels");
   }
   try {
-    json_ = std::make_shared<const nlohmann::json>(nlohmann::json::parse(body_));
+    json_ = std::make_shared<const parsed_json>(nlohmann::json::parse(body_));
   } catch (const nlohmann::json::exception& e) {
     // A syntax error is a parse_error, a number too large for a double ("1e999") an
     // out_of_range: both are the client's. what() is "[json.exception.parse_error.101] parse
@@ -187,7 +196,7 @@ json_view request::json() const {
     }
     detail::bad_request(printable("invalid JSON body: " + std::string(what)));
   }
-  return json_view(*json_);
+  return json_->view;
 }
 
 void request::parse_form() const {

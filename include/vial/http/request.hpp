@@ -88,7 +88,7 @@ class request {
   /// `+json` type), 413 when the body is longer than `max_json_bytes()`, and 400 with the
   /// parse position when the body is empty, not valid JSON or nested deeper than
   /// `max_json_depth`.
-  json_view json() const;
+  const json_view& json() const;
 
   /// Form fields of an application/x-www-form-urlencoded or multipart/form-data body, parsed on
   /// first use; empty for other content types. Throws `http_error` 400 on malformed data
@@ -123,6 +123,7 @@ class request {
     const std::type_info* type;
     std::shared_ptr<void> value;
   };
+  struct parsed_json;
   request(std::string_view method, std::string_view target, vial::headers headers,
           std::string body, bool keep_refusal);
   void parse_target(std::string_view target);
@@ -148,7 +149,7 @@ class request {
   std::vector<slot> slots_;
   // Parsed lazily; shared so that request stays copyable with nlohmann::json incomplete here.
   std::shared_ptr<const http_error> refusal_;
-  mutable std::shared_ptr<const nlohmann::json> json_;
+  mutable std::shared_ptr<const parsed_json> json_;
   mutable std::shared_ptr<const multi_dict> form_;
   mutable std::shared_ptr<const std::vector<uploaded_file>> files_;
 };
