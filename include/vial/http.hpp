@@ -4,6 +4,7 @@
 #include "vial/http/error.hpp"
 #include "vial/http/headers.hpp"
 #include "vial/http/json.hpp"
+#include "vial/http/json_view.hpp"
 #include "vial/http/method.hpp"
 #include "vial/http/multi_dict.hpp"
 #include "vial/http/multipart.hpp"

@@ -39,7 +39,8 @@ std::size_t app::add_route(std::string_view rule_text,
   for (const auto& m : method_list) label.append(label.empty() ? "" : ",").append(m);
   label.append(" ").append(rule_text);
   routes_.push_back(route_entry{std::move(handler), std::move(label), {&scope_},
-                                options.max_body_bytes, false});
+                                options.max_body_bytes,
+                                options.max_json_bytes.value_or(options_.max_json_bytes), false});
   return id;
 }
 
@@ -67,7 +68,8 @@ std::size_t app::add_scoped_route(std::string_view rule_text,
   }
   scopes.push_back(&scope_);
   routes_.push_back(route_entry{std::move(handler), std::move(label), std::move(scopes),
-                                options.max_body_bytes, false});
+                                options.max_body_bytes,
+                                options.max_json_bytes.value_or(options_.max_json_bytes), false});
   return id;
 }
 

@@ -146,13 +146,22 @@ void log_unhandled(const logger& log, std::string_view label, std::exception_ptr
 
 response app::dispatch(request& req) const {
   if (!is_frozen()) freeze();
-  dispatch_state st{req, router_.match(req.method_name(), req.path())};
+  // A refused request whose path could not be parsed (empty) matches nothing.
+  dispatch_state st{req, req.path().empty() ? route_match{}
+                                            : router_.match(req.method_name(), req.path())};
   bool chain_async = miss_chain_async_;
+  req.set_max_json_bytes(options_.max_json_bytes);
   if (st.match.result == route_match::outcome::found) {
     st.route = &routes_[st.match.route];
     st.scopes = st.route->scopes;
     chain_async = st.route->chain_async;
+    req.set_max_json_bytes(st.route->max_json_bytes);
     req.set_params(std::move(st.match.params));
+  } else if (const route_entry* sibling = options_route(st.match, req)) {
+    // Automatic OPTIONS answers for the routes at this path: their hooks (a blueprint's auth
+    // check) run as they would for the routes themselves, as in Flask.
+    st.scopes = sibling->scopes;
+    chain_async = sibling->chain_async;
   } else {
     st.app_only[0] = &scope_;
     st.scopes = st.app_only;
@@ -169,7 +178,34 @@ response app::dispatch(request& req) const {
   }
 }
 
+const app::route_entry* app::options_route(const route_match& m, const request& req) const {
+  if (m.result != route_match::outcome::method_not_allowed || req.method() != method::options) {
+    return nullptr;
+  }
+  // "GET, HEAD, OPTIONS": any method but OPTIONS finds a route at this path.
+  std::string_view allowed = m.allowed;
+  while (!allowed.empty()) {
+    auto comma = allowed.find(',');
+    std::string_view token = allowed.substr(0, comma);
+    while (token.starts_with(' ')) token.remove_prefix(1);
+    if (token != "OPTIONS") {
+      auto found = router_.match(token, req.path());
+      if (found.result == route_match::outcome::found) return &routes_[found.route];
+    }
+    if (comma == std::string_view::npos) break;
+    allowed.remove_prefix(comma + 1);
+  }
+  return nullptr;
+}
+
 namespace {
+
+bool has_type_handlers(std::span<const detail::scope* const> scopes) {
+  for (const auto* s : scopes) {
+    if (!s->by_type.empty()) return true;
+  }
+  return false;
+}
 
 /// The answer for a request no handler takes: 404, 405 (+ Allow), automatic OPTIONS, or the
 /// strict-slash redirect. Null when a route was found.
@@ -212,7 +248,7 @@ response app::dispatch_sync(dispatch_state& st) const {
       log_unhandled(logger_, st.label(), e, plan.error.status());
     }
     try {
-      if (plan.by_type) return plan.by_type->sync(req, e);
+      if (plan.by_type) return with_error_headers(plan.by_type->sync(req, e), plan.error);
       if (plan.by_status) return with_error_headers(plan.by_status->sync(req, plan.error), plan.error);
       return default_error_response(req, plan.error);
     } catch (...) {
@@ -245,6 +281,8 @@ response app::dispatch_sync(dispatch_state& st) const {
     }
     if (early) {
       res = std::move(*early);
+    } else if (const http_error* refusal = req.refusal()) {
+      throw *refusal;  // in place of the handler, as Flask raises a routing error
     } else if (st.route && st.route->handler.is_async()) {
       const bridge_options& options = st.route->bridge;
       const auto& handler = st.route->handler;
@@ -256,6 +294,8 @@ response app::dispatch_sync(dispatch_state& st) const {
       std::optional<http_error> miss;
       if (auto answer = routing_answer(req, st.match, miss)) {
         res = std::move(*answer);
+      } else if (!find_status(scopes, miss->status()) && has_type_handlers(scopes)) {
+        throw *miss;  // for an `errorhandler<http_error>`; without one a miss throws nothing
       } else {
         res = handle_miss(*miss);
       }
@@ -297,7 +337,7 @@ task<response> app::dispatch_async(dispatch_state& st) const {
     try {
       if (plan.by_type) {
         auto op = plan.by_type->call(req, e);
-        co_return co_await std::move(op);
+        co_return with_error_headers(co_await std::move(op), plan.error);
       }
       if (plan.by_status) {
         auto op = plan.by_status->call(req, plan.error);
@@ -324,6 +364,8 @@ task<response> app::dispatch_async(dispatch_state& st) const {
     }
     if (early) {
       res = std::move(*early);
+    } else if (const http_error* refusal = req.refusal()) {
+      throw *refusal;
     } else if (st.route) {
       if (st.route->handler.is_async()) {
         auto op = st.route->handler.async(req);
@@ -335,6 +377,8 @@ task<response> app::dispatch_async(dispatch_state& st) const {
       std::optional<http_error> miss;
       if (auto answer = routing_answer(req, st.match, miss)) {
         res = std::move(*answer);
+      } else if (!find_status(scopes, miss->status()) && has_type_handlers(scopes)) {
+        throw *miss;
       } else if (const auto* h = find_status(scopes, miss->status())) {
         std::exception_ptr failed;
         try {

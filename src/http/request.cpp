@@ -6,6 +6,7 @@
 #include "urlencoded.hpp"
 #include "vial/http/cookies.hpp"
 #include "vial/http/error.hpp"
+#include "vial/http/json_view.hpp"
 #include "vial/http/url.hpp"
 #include "http/bad_request.hpp"
 #include "text.hpp"
@@ -86,11 +87,40 @@ std::size_t json_depth(std::string_view text, std::size_t limit) noexcept {
 
 request::request(std::string_view method, std::string_view target, vial::headers headers,
                  std::string body)
+    : request(method, target, std::move(headers), std::move(body), false) {}
+
+request request::refused_or_valid(std::string_view method, std::string_view target,
+                                  vial::headers headers, std::string body) {
+  return request(method, target, std::move(headers), std::move(body), true);
+}
+
+request::request(std::string_view method, std::string_view target, vial::headers headers,
+                 std::string body, bool keep_refusal)
     : method_(parse_method(method)),
       method_name_(method),
       target_(target),
       headers_(std::move(headers)),
       body_(std::move(body)) {
+  // Stays empty when the target is refused before its path is known: no route is matched.
+  path_.clear();
+  try {
+    parse_target(target);
+  } catch (const http_error& e) {
+    if (!keep_refusal) throw;
+    set_refusal(e);
+  }
+
+  cookies_.set_noun("cookie");
+  for (std::string_view header : headers_.get_all("Cookie")) {
+    for (auto& [name, value] : parse_cookie_header(header)) cookies_.add(name, value);
+  }
+
+  if (auto content_type = headers_.get("Content-Type")) {
+    mimetype_ = detail::ascii_lower(detail::trim_ows(content_type->substr(0, content_type->find(';'))));
+  }
+}
+
+void request::parse_target(std::string_view target) {
   if (target.empty() || has_forbidden_target_byte(target)) bad_target();
 
   std::string_view origin;
@@ -111,15 +141,14 @@ request::request(std::string_view method, std::string_view target, vial::headers
     path_ = decoded->empty() ? std::string("/") : std::move(*decoded);
     args_ = parse_query(query_string_);
   }
+}
 
-  cookies_.set_noun("cookie");
-  for (std::string_view header : headers_.get_all("Cookie")) {
-    for (auto& [name, value] : parse_cookie_header(header)) cookies_.add(name, value);
-  }
+void request::set_refusal(const http_error& error) {
+  refusal_ = std::make_shared<const http_error>(error);
+}
 
-  if (auto content_type = headers_.get("Content-Type")) {
-    mimetype_ = detail::ascii_lower(detail::trim_ows(content_type->substr(0, content_type->find(';'))));
-  }
+void request::throw_refusal() const {
+  if (refusal_) throw *refusal_;
 }
 
 void request::set_body(std::string body) {
@@ -129,11 +158,26 @@ void request::set_body(std::string body) {
   files_.reset();
 }
 
-const nlohmann::json& request::json() const {
-  if (json_) return *json_;
+// The body and the view handed out, allocated together once; the view points into the value.
+struct request::parsed_json {
+  explicit parsed_json(nlohmann::json v) : value(std::move(v)), view(value) {}
+  parsed_json(const parsed_json&) = delete;
+  parsed_json& operator=(const parsed_json&) = delete;
+  nlohmann::json value;
+  json_view view;
+};
+
+const json_view& request::json() const {
+  if (json_) return json_->view;
+  throw_refusal();
   if (!is_json_mimetype(mimetype_)) {
     std::string got = mimetype_.empty() ? std::string("none") : "'" + printable(mimetype_) + "'";
     throw http_error(415, "expected Content-Type application/json, got " + got);
+  }
+  if (body_.size() > max_json_bytes_) {
+    throw http_error(413, "JSON body of " + std::to_string(body_.size()) +
+                              " bytes is larger than the limit of " +
+                              std::to_string(max_json_bytes_) + " bytes");
   }
   if (body_.empty()) detail::bad_request("request body is empty; expected JSON");
   if (json_depth(body_, max_json_depth) > max_json_depth) {
@@ -141,7 +185,7 @@ const nlohmann::json& request::json() const {
                 " levels");
   }
   try {
-    json_ = std::make_shared<const nlohmann::json>(nlohmann::json::parse(body_));
+    json_ = std::make_shared<const parsed_json>(nlohmann::json::parse(body_));
   } catch (const nlohmann::json::exception& e) {
     // A syntax error is a parse_error, a number too large for a double ("1e999") an
     // out_of_range: both are the client's. what() is "[json.exception.parse_error.101] parse
@@ -152,7 +196,7 @@ const nlohmann::json& request::json() const {
     }
     detail::bad_request(printable("invalid JSON body: " + std::string(what)));
   }
-  return *json_;
+  return json_->view;
 }
 
 void request::parse_form() const {
@@ -174,11 +218,13 @@ void request::parse_form() const {
 }
 
 const multi_dict& request::form() const {
+  throw_refusal();
   if (!form_) parse_form();
   return *form_;
 }
 
 const std::vector<uploaded_file>& request::files() const {
+  throw_refusal();
   if (!files_) parse_form();
   return *files_;
 }

@@ -195,7 +195,7 @@ void connection::parse() {
         return reject(reader_.status(), true);
       case read_state::refused:
       case read_state::complete:
-        return on_complete(step.state == read_state::refused);
+        return on_complete();
       case read_state::body:
         if (!on_body()) return;
         break;
@@ -220,14 +220,13 @@ bool connection::on_body() {
   return true;
 }
 
-void connection::on_complete(bool refused) {
+void connection::on_complete() {
   keep_alive_ = reader_.keep_alive() && !shutting_down_ && !core_.stopping.load();
   http10_ = reader_.http10();
   is_head_ = reader_.is_head();
   phase_ = phase::busy;
   clear_deadline();
-  if (refused) return reject(reader_.status(), false);
-  request_.emplace(reader_.take_request());
+  request_.emplace(reader_.take_request());  // refused: answered by the app, through its hooks
   request_->set_remote_address(remote_);
   if (core_.gate.try_acquire()) return run_dispatch();
   auto job = [self = shared_from_this()] {

@@ -68,7 +68,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_read(boost::system::error_code ec, std::size_t n);
   void parse();
   bool on_body();
-  void on_complete(bool refused);
+  void on_complete();
   void run_dispatch();
   void write_response(response r);
   void finish_exchange();

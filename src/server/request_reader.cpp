@@ -15,6 +15,7 @@
 #include "vial/app/app.hpp"
 #include "vial/http/error.hpp"
 #include "vial/server/options.hpp"
+#include "http/refusal.hpp"
 #include "wire.hpp"
 
 namespace vial::server_detail {
@@ -88,6 +89,13 @@ struct request_reader::impl {
   bool check_header();
   chunk_line next_chunk_line(std::string_view data) const;
   read_state finish();
+  // A body over the limit: the app answers 413 and the connection closes, the rest of the
+  // body unread.
+  void refuse_body() {
+    request->set_refusal(detail::body_too_large(limit));
+    status = refused = 413;
+    keep_alive = false;
+  }
 
   const vial::app& app;
   const server_options& options;
@@ -107,7 +115,8 @@ struct request_reader::impl {
         if (size > 0) chunk_seen = true;
       };
   int status = 0;
-  int refused = 0;  // the status for a request-target the request could not be built from
+  int refused = 0;  // the status of the request's refusal, answered by the app
+  std::size_t limit = 0;  // the body limit of this request
   std::string method;
   std::string target;
   bool expects_continue = false;
@@ -166,19 +175,16 @@ bool request_reader::impl::check_header() {
   // with the path the router will see (decoded, absolute-form stripped), not the raw target.
   vial::headers fields;
   for (const auto& f : h) fields.add(f.name_string(), f.value());
-  try {
-    request.emplace(method, target, std::move(fields));
-    request->set_version(static_cast<int>(h.version()));
-  } catch (const http_error& e) {
-    refused = e.status();  // answered once the body has been read, keeping the connection
-  }
-  std::size_t limit = options.max_body_bytes;
-  if (request) {
-    if (auto route = app.body_limit(method, request->path())) limit = *route;
-  }
+  // A bad target is the app's to answer (its error handlers and hooks), once the body has been
+  // read, keeping the connection.
+  request.emplace(vial::request::refused_or_valid(method, target, std::move(fields)));
+  request->set_version(static_cast<int>(h.version()));
+  if (const auto* refusal = request->refusal()) refused = refusal->status();
+  limit = options.max_body_bytes;
+  if (auto route = app.body_limit(method, request->path())) limit = *route;
   if (auto length = parser->content_length(); length && *length > limit) {
-    status = 413;  // without reading the body
-    return false;
+    refuse_body();  // without reading it
+    return true;
   }
   parser->body_limit(limit);
   parser->eager(true);
@@ -189,11 +195,11 @@ bool request_reader::impl::check_header() {
 read_state request_reader::impl::finish() {
   auto body = std::move(parser->get().body());
   parser.reset();
+  request->set_body(std::move(body));
   if (refused != 0) {
     status = refused;
     return read_state::refused;
   }
-  request->set_body(std::move(body));
   return read_state::complete;
 }
 
@@ -217,6 +223,7 @@ void request_reader::reset() {
   s.chunk_seen = false;
   s.status = 0;
   s.refused = 0;
+  s.limit = 0;
   s.method.clear();
   s.target.clear();
   s.expects_continue = false;
@@ -302,10 +309,15 @@ read_step request_reader::impl::feed(std::string_view data, std::size_t& used) {
       if (header_checked && parser->chunked() && !in_chunk) return fail(400, used);
       return {read_state::need_more, used};
     }
+    if (ec == http::error::body_limit && header_checked) {
+      refuse_body();
+      return {read_state::refused, used};
+    }
     if (ec) return fail(status_for(ec, data), used);
     data.remove_prefix(n);
     if (parser->is_header_done() && !header_checked) {
       if (!check_header()) return {read_state::failed, used};
+      if (status == 413) return {read_state::refused, used};
       if (!parser->is_done()) return {read_state::body, used};
     }
     if (parser->is_done()) return {finish(), used};

@@ -20,8 +20,9 @@ enum class read_state {
   body,       ///< the header was accepted and a body follows (arm the body deadline; a client
               ///< may be waiting for 100 Continue)
   complete,   ///< a request is ready: `take_request()`
-  refused,    ///< a complete message that is no valid request (bad target): answer `status()`;
-              ///< the connection may stay open
+  refused,    ///< a request the app must refuse (a bad target, a body over the limit):
+              ///< `take_request()` has its `refusal()`; the connection stays open unless
+              ///< `keep_alive()` is false (the body was not read)
   failed,     ///< answer `status()` and close: the byte stream can no longer be trusted
 };
 
@@ -66,7 +67,7 @@ class request_reader {
   bool keep_alive() const noexcept;
   bool http10() const noexcept;
   bool is_head() const noexcept;
-  /// After `complete`: the request, with its version set.
+  /// After `complete` or `refused`: the request, with its version set.
   request take_request();
 
  private:

@@ -1,10 +1,10 @@
-#include "vial/http/status.hpp"
 #include "vial/testing/test_client.hpp"
 
 #include <algorithm>
 
 #include "vial/http/error.hpp"
 #include "vial/http/url.hpp"
+#include "http/refusal.hpp"
 
 namespace vial {
 
@@ -54,13 +54,14 @@ response test_client::dispatch_once(std::string_view method, std::string_view ta
     h.set("Cookie", cookie);
   }
   if (!h.contains("Host")) h.set("Host", "localhost");
-  request req;
-  try {
-    req = request(method, full, std::move(h), std::move(body));
-  } catch (const http_error& e) {
-    return response::text(std::to_string(e.status()) + " " + std::string(reason_phrase(e.status())) +
-                              ": " + e.description() + "\n",
-                          e.status());
+  // As the server does: a bad target or a body over the limit is refused through the app.
+  std::size_t limit = max_body_bytes_;
+  request req = request::refused_or_valid(method, full, std::move(h));
+  if (auto route = app_.body_limit(method, req.path())) limit = *route;
+  if (body.size() > limit) {
+    req.set_refusal(detail::body_too_large(limit));
+  } else {
+    req.set_body(std::move(body));
   }
   req.set_remote_address(r.remote_address);
   return app_.dispatch(req);

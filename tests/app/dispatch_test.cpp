@@ -1,6 +1,7 @@
 #include "vial/app/app.hpp"
 
 #include <string>
+#include <vector>
 
 #include "support/catch.hpp"
 #include "vial/http/error.hpp"
@@ -217,4 +218,50 @@ TEST_CASE("the per-route body limit is visible to the server", "[app][dispatch]"
   CHECK(app.body_limit("POST", "/upload") == std::optional<std::size_t>(1024));
   CHECK_FALSE(app.body_limit("POST", "/small"));
   CHECK_FALSE(app.body_limit("POST", "/none"));
+}
+
+TEST_CASE("JSON bodies have their own limit, app-wide and per route", "[app][json][limits]") {
+  vial::app app({.max_json_bytes = 64});
+  app.post("/small", [](vial::request& req) { return req.json(); });
+  app.post("/large", [](vial::request& req) { return req.json(); }, {.max_json_bytes = 256});
+  app.post("/raw", [](vial::request& req) { return std::to_string(req.body().size()); });
+  vial::test_client client(app);
+  const nlohmann::json body(std::vector<int>(50, 0));  // 101 bytes of JSON
+  auto refused = client.post("/small", {.json = body});
+  CHECK(refused.status() == 413);
+  CHECK(refused.text() ==
+        "413 Content Too Large: JSON body of 101 bytes is larger than the limit of 64 bytes\n");
+  CHECK(client.post("/large", {.json = body}).json() == body);
+  // Only json() applies it: the body itself is within the server's limit.
+  CHECK(client.post("/raw", {.json = body}).text() == "101");
+}
+
+TEST_CASE("the default JSON limit is 1 MiB", "[app][json][limits]") {
+  vial::app app;
+  app.post("/count", [](vial::request& req) { return std::to_string(req.json().size()); });
+  vial::test_client client(app);
+  std::string fits = "[" + std::string(1024 * 1024 - 3, ' ') + "0]";
+  CHECK(client.post("/count", {.headers = {{"Content-Type", "application/json"}}, .body = fits})
+            .text() == "1");
+  CHECK(client.post("/count", {.headers = {{"Content-Type", "application/json"}}, .body = fits + " "})
+            .status() == 413);
+}
+
+TEST_CASE("a missing JSON field is a 400 naming it, not a crash", "[app][json]") {
+  vial::app app;
+  app.post("/todos", [](vial::request& req) {
+    std::string title = req.json()["title"];
+    int priority = req.json().value("priority", 1);
+    return nlohmann::json{{"title", title}, {"priority", priority}};
+  });
+  vial::test_client client(app);
+  auto missing = client.post("/todos", {.headers = {{"Accept", "application/json"}},
+                                        .json = nlohmann::json{{"body", "x"}}});
+  CHECK(missing.status() == 400);
+  CHECK(missing.json()["error"] == "missing field 'title'");
+  auto wrong = client.post("/todos", {.json = nlohmann::json{{"title", 3}}});
+  CHECK(wrong.status() == 400);
+  CHECK(wrong.text() == "400 Bad Request: field 'title' must be a string\n");
+  CHECK(client.post("/todos", {.json = nlohmann::json{{"title", "t"}}}).json() ==
+        nlohmann::json{{"title", "t"}, {"priority", 1}});
 }

@@ -173,3 +173,92 @@ TEST_CASE("a std::exception handler also catches HTTP errors, as in Flask", "[ap
   app.get("/f", []() -> std::string { vial::abort(403); });
   CHECK(vial::test_client(app).get("/f").text().rfind("caught:", 0) == 0);
 }
+
+TEST_CASE("an http_error type handler answers routing misses too", "[app][errors]") {
+  // Flask's errorhandler(HTTPException): one handler for every HTTP error, 404 and 405 included.
+  vial::app app;
+  app.get("/only-get", [] { return "ok"; });
+  app.get("/boom", []() -> std::string { vial::abort(403, "no"); });
+  app.errorhandler<vial::http_error>([](const vial::http_error& e) {
+    return vial::response::json({{"code", e.status()}, {"message", e.description()}}, e.status());
+  });
+  test_client client(app);
+  auto missing = client.get("/nothing");
+  CHECK(missing.status() == 404);
+  CHECK(missing.json() == nlohmann::json{{"code", 404},
+                                         {"message", "The requested URL was not found on the server."}});
+  auto wrong = client.post("/only-get");
+  CHECK(wrong.status() == 405);
+  CHECK(wrong.json()["code"] == 405);
+  CHECK(wrong.header("Allow") == "GET, HEAD, OPTIONS");  // the error's headers survive
+  CHECK(client.get("/boom").json()["code"] == 403);
+}
+
+TEST_CASE("status handlers come before the http_error type handler for misses",
+          "[app][errors]") {
+  vial::app app;
+  app.errorhandler(404, [](const vial::http_error&) { return vial::response::text("status 404", 404); });
+  app.errorhandler<vial::http_error>(
+      [](const vial::http_error& e) { return vial::response::text("any", e.status()); });
+  app.get("/x", [] { return "x"; });
+  test_client client(app);
+  CHECK(client.get("/nothing").text() == "status 404");
+  CHECK(client.delete_("/x").text() == "any");
+}
+
+TEST_CASE("an http_error type handler answers misses from a coroutine chain", "[app][errors]") {
+  vial::app app;
+  app.before_request([](vial::request&) -> vial::task<void> { co_return; });
+  app.errorhandler<vial::http_error>([](const vial::http_error& e) -> vial::task<vial::response> {
+    co_return vial::response::text("async " + std::to_string(e.status()), e.status());
+  });
+  app.get("/x", [] { return "x"; });
+  test_client client(app);
+  CHECK(client.get("/nothing").text() == "async 404");
+  auto r = client.put("/x");
+  CHECK(r.text() == "async 405");
+  CHECK(r.header("Allow") == "GET, HEAD, OPTIONS");
+}
+
+TEST_CASE("a refused request is answered through the error handlers and after_request hooks",
+          "[app][errors][refusal]") {
+  std::vector<std::string> calls;
+  vial::app app;
+  app.get("/search", [] { return "never"; });
+  app.post("/upload", [](vial::request& r) { return r.body(); }, {.max_body_bytes = 4});
+  app.before_request([&](vial::request&) { calls.push_back("before"); });
+  app.after_request([&](vial::response& r) {
+    calls.push_back("after");
+    r.set_header("X-After", "1");
+  });
+  app.teardown_request([&](vial::request&, std::exception_ptr e) {
+    calls.push_back(e ? "teardown with error" : "teardown");
+  });
+  app.errorhandler<vial::http_error>([](const vial::http_error& e) {
+    return vial::response::json({{"error", e.description()}}, e.status());
+  });
+  test_client client(app);
+
+  auto bad = client.get("/search?q=%zz");
+  CHECK(bad.status() == 400);
+  CHECK(bad.json()["error"] == "malformed percent-encoding in query argument 'q'");
+  CHECK(bad.header("X-After") == "1");
+  CHECK(calls == std::vector<std::string>{"before", "after", "teardown"});
+
+  auto big = client.post("/upload", {.body = "12345"});
+  CHECK(big.status() == 413);
+  CHECK(big.json()["error"] == "request body is larger than the limit of 4 bytes");
+  CHECK(big.header("X-After") == "1");
+  CHECK(client.post("/upload", {.body = "1234"}).text() == "1234");
+}
+
+TEST_CASE("a refusal wins over a routing miss and reaches a status handler", "[app][errors][refusal]") {
+  vial::app app;
+  app.errorhandler(400, [](const vial::http_error& e) {
+    return vial::response::text("bad: " + e.description(), 400);
+  });
+  test_client client(app);
+  CHECK(client.get("/nowhere?x=%").text() == "bad: malformed percent-encoding in query argument 'x'");
+  // A malformed path matches no route, and is still the app's to answer.
+  CHECK(client.get("/a%zz").text() == "bad: malformed percent-encoding in path");
+}

@@ -1,11 +1,13 @@
 #include "vial/app/app.hpp"
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "support/catch.hpp"
+#include "vial/app/blueprint.hpp"
 #include "vial/testing/test_client.hpp"
 
 using vial::test_client;
@@ -140,4 +142,38 @@ TEST_CASE("every hook slot awaits a capturing coroutine lambda in each of its fo
   CHECK(r.header("X-After") == "async");
   CHECK(*calls == std::vector<std::string>{"before()", "after(res)", "teardown()",
                                            "teardown(e)"});
+}
+
+TEST_CASE("automatic OPTIONS runs the before_request hooks", "[app][hooks]") {
+  // Flask's automatic OPTIONS is a matched route: an auth hook sees it.
+  vial::app app;
+  app.before_request([](vial::request& r) -> std::optional<vial::response> {
+    if (!r.header("Authorization")) return vial::response::text("login first", 401);
+    return std::nullopt;
+  });
+  app.get("/private", [] { return "secret"; });
+  test_client client(app);
+  auto denied = client.options("/private");
+  CHECK(denied.status() == 401);
+  CHECK(denied.text() == "login first");
+  auto allowed = client.options("/private", {.headers = {{"Authorization", "Bearer t"}}});
+  CHECK(allowed.status() == 200);
+  CHECK(allowed.header("Allow") == "GET, HEAD, OPTIONS");
+}
+
+TEST_CASE("automatic OPTIONS runs the hooks of the blueprint whose route it answers",
+          "[app][hooks][blueprint]") {
+  vial::app app;
+  vial::blueprint admin("admin", "/admin");
+  admin.before_request([](vial::request& r) -> std::optional<vial::response> {
+    if (!r.header("Authorization")) return vial::response::text("admins only", 401);
+    return std::nullopt;
+  });
+  admin.get("/panel", [] { return "panel"; });
+  app.register_blueprint(admin);
+  app.get("/public", [] { return "public"; });
+  test_client client(app);
+  CHECK(client.options("/admin/panel").status() == 401);
+  CHECK(client.options("/public").status() == 200);
+  CHECK(client.post("/admin/panel").status() == 405);  // a 405 has no route: the app's hooks only
 }

@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const json* value = nullptr;
   std::string error;
   try {
-    value = &plain.json();
+    value = &plain.json().raw();
   } catch (const vial::http_error& e) {
     check(e.status() == 400, "json() failed with a status other than 400");
     check(vial::is_valid_utf8(e.description()), "json() error is not valid UTF-8", e.description());

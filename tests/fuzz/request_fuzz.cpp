@@ -380,12 +380,19 @@ std::vector<message_record> read_connection(std::string_view input, const vial::
       case read_state::failed:
         check(reader.status() >= 400 && reader.status() <= 505, "failed with a non-error status");
         return out;
-      case read_state::refused:
+      case read_state::refused: {
+        const bool keep_alive = reader.keep_alive();
         out.push_back({step.state, reader.status(), reader.method(), reader.target(), {}, 0});
         check(reader.status() >= 400 && reader.status() <= 499, "refused with a non-4xx status");
-        if (!reader.keep_alive()) return out;
+        // The app answers a refused request, through its hooks and error handlers.
+        vial::request req = reader.take_request();
+        check(req.refusal() && req.refusal()->status() == reader.status(),
+              "refused request without its refusal");
+        on_request(req);
+        if (!keep_alive) return out;
         reader.reset();
         break;
+      }
       case read_state::complete: {
         const bool keep_alive = reader.keep_alive();
         vial::request req = reader.take_request();

@@ -5,6 +5,7 @@
 #include "support/catch.hpp"
 #include "support/status_of.hpp"
 #include "vial/http/error.hpp"
+#include "vial/http/json_view.hpp"
 
 using namespace std::string_literals;
 
@@ -136,6 +137,8 @@ TEST_CASE("request json parses the body once", "[http][request][json]") {
   CHECK(j["name"] == "ada");
   CHECK(j["tags"].size() == 2);
   CHECK(&r.json() == &j);
+  auto& mutable_style = r.json();  // as code written for `const nlohmann::json&` did
+  CHECK(&mutable_style.raw() == &j.raw());
 }
 
 TEST_CASE("request json accepts +json media types and parameters", "[http][request][json]") {
@@ -192,8 +195,13 @@ TEST_CASE("request json rejects nesting deeper than max_json_depth", "[http][req
   CHECK(with_body("application/json", nested(limit)).json().is_array());
   CHECK_THROWS_WITH(with_body("application/json", nested(limit + 1)).json(),
                     "invalid JSON body: nested deeper than 512 levels");
-  // A million levels must be a clean 400, not a stack overflow.
-  CHECK(status_of([&] { (void)with_body("application/json", nested(1000000)).json(); }) == 400);
+  // A million levels must be a clean 400, not a stack overflow (under a limit that lets the
+  // 2 MB body through).
+  CHECK(status_of([&] {
+          auto deep = with_body("application/json", nested(1000000));
+          deep.set_max_json_bytes(4 * 1024 * 1024);
+          (void)deep.json();
+        }) == 400);
   // Brackets inside strings, escaped quotes included, do not count.
   std::string in_string = "[\"\\\"" + std::string(2 * limit, '[') + "\"]";
   CHECK(with_body("application/json", in_string).json().size() == 1);
@@ -316,4 +324,45 @@ TEST_CASE("request set_body replaces the body and what was parsed from it", "[ht
   form.set_body("b=2");
   CHECK_FALSE(form.form().contains("a"));
   CHECK(form.form().get("b") == "2");
+}
+
+TEST_CASE("refused_or_valid keeps a malformed target's error instead of throwing",
+          "[http][request][refusal]") {
+  auto bad_query = vial::request::refused_or_valid("GET", "/search?q=%zz&x=1",
+                                                   {{"Cookie", "a=1"}}, "body");
+  REQUIRE(bad_query.refusal());
+  CHECK(bad_query.refusal()->status() == 400);
+  CHECK(bad_query.refusal()->description() == "malformed percent-encoding in query argument 'q'");
+  CHECK(bad_query.path() == "/search");  // routable: the path was fine
+  CHECK(bad_query.args().empty());
+  CHECK(bad_query.cookies().get_or("a", "") == "1");
+
+  auto bad_path = vial::request::refused_or_valid("GET", "/a%zz");
+  REQUIRE(bad_path.refusal());
+  CHECK(bad_path.refusal()->description() == "malformed percent-encoding in path");
+  CHECK(bad_path.path().empty());
+
+  auto fine = vial::request::refused_or_valid("GET", "/a?b=c");
+  CHECK_FALSE(fine.refusal());
+  CHECK(fine.path() == "/a");
+}
+
+TEST_CASE("a refused request's json and form throw its refusal", "[http][request][refusal]") {
+  auto r = vial::request::refused_or_valid("POST", "/x?q=%", {{"Content-Type", "application/json"}},
+                                           "{}");
+  CHECK_THROWS_WITH(r.json(), "malformed percent-encoding in query argument 'q'");
+  r.set_refusal(vial::http_error(413, "too big"));
+  CHECK(status_of([&] { (void)r.json(); }) == 413);
+  CHECK(status_of([&] { (void)r.form(); }) == 413);
+  CHECK(status_of([&] { (void)r.files(); }) == 413);
+}
+
+TEST_CASE("json() refuses a body over max_json_bytes with 413", "[http][request][json][limits]") {
+  auto r = with_body("application/json", "[" + std::string(100, ' ') + "1]");
+  r.set_max_json_bytes(50);
+  CHECK_THROWS_WITH(r.json(), "JSON body of 103 bytes is larger than the limit of 50 bytes");
+  CHECK(status_of([&] { (void)r.json(); }) == 413);
+  r.set_max_json_bytes(103);
+  CHECK(r.json().size() == 1);
+  CHECK(vial::request().max_json_bytes() == 1024 * 1024);
 }

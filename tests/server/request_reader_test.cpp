@@ -98,8 +98,14 @@ TEST_CASE("request_reader applies a route's body limit to the path the route see
                   {std::string("PUT ") + target +
                    " HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n" + std::string(20, 'u')},
                   f.buffer);
-  CHECK(state == read_state::failed);
+  // Refused through the app, and the connection closes: the body is not read.
+  CHECK(state == read_state::refused);
   CHECK(f.reader.status() == 413);
+  CHECK_FALSE(f.reader.keep_alive());
+  auto req = f.reader.take_request();
+  REQUIRE(req.refusal());
+  CHECK(req.refusal()->description() == "request body is larger than the limit of 8 bytes");
+  CHECK(req.path() == "/upload");
 }
 
 TEST_CASE("request_reader keeps chunked trailer fields out of the request's headers",
@@ -122,7 +128,7 @@ TEST_CASE("request_reader keeps chunked trailer fields out of the request's head
   CHECK_FALSE(req.headers().contains("X-Checksum"));
 }
 
-TEST_CASE("request_reader refuses a bad request-target after reading its body",
+TEST_CASE("request_reader hands a bad request-target to the app after reading its body",
           "[server][reader][hostile]") {
   reader_fixture f;
   auto state = feed_pieces(f.reader,
@@ -133,6 +139,11 @@ TEST_CASE("request_reader refuses a bad request-target after reading its body",
   CHECK(f.reader.status() == 400);
   CHECK(f.reader.keep_alive());
   CHECK(f.buffer.starts_with("GET /next"));
+  // The app answers it: the request carries its refusal.
+  auto req = f.reader.take_request();
+  REQUIRE(req.refusal());
+  CHECK(req.refusal()->description() == "malformed percent-encoding in path");
+  CHECK(req.body() == "abc");
 }
 
 TEST_CASE("request_reader holds the header section to max_header_bytes however it arrives",

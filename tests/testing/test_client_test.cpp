@@ -83,3 +83,34 @@ TEST_CASE("a malformed target answers 400 as on the wire", "[testing][test_clien
   CHECK(client.get("no-slash").status() == 400);
   CHECK(client.get("/%E0%A4").status() == 400);  // truncated UTF-8
 }
+
+TEST_CASE("the test client applies a route's body limit, answering 413 through the app",
+          "[testing][test_client][limits]") {
+  vial::app app;
+  app.post("/small", [](vial::request& r) { return std::to_string(r.body().size()); },
+           {.max_body_bytes = 1024});
+  app.post("/echo", [](vial::request& r) { return std::to_string(r.body().size()); });
+  app.errorhandler(413, [](const vial::http_error& e) {
+    return vial::response::text("too big: " + e.description(), 413);
+  });
+  vial::test_client client(app);
+  auto r = client.post("/small", {.body = std::string(4096, 'x')});
+  CHECK(r.status() == 413);
+  CHECK(r.text() == "too big: request body is larger than the limit of 1024 bytes");
+  CHECK(client.post("/small", {.body = std::string(1024, 'x')}).text() == "1024");
+  // The server's limit applies to other routes (8 MiB unless told otherwise).
+  vial::test_client strict(app, 100);
+  CHECK(strict.post("/echo", {.body = std::string(101, 'x')}).status() == 413);
+  CHECK(strict.post("/echo", {.body = std::string(100, 'x')}).text() == "100");
+}
+
+TEST_CASE("the test client answers a malformed query as the app's error", "[testing][test_client]") {
+  vial::app app;
+  app.get("/search", [](vial::request& r) { return std::string(r.args().get_or("q", "")); });
+  vial::test_client client(app);
+  auto r = client.get("/search?q=%zz", {.headers = {{"Accept", "application/json"}}});
+  CHECK(r.status() == 400);
+  CHECK(r.content_type() == "application/json");
+  CHECK(r.json() == nlohmann::json{{"error", "malformed percent-encoding in query argument 'q'"},
+                                   {"status", 400}});
+}

@@ -39,8 +39,11 @@ struct view_routes;
 struct route_options {
   /// The name `url_for` knows the route by. Default: the rule text ("/users/<int:id>").
   std::string endpoint{};
-  /// Overrides the server's body limit for this route (uploads); 413 past it.
+  /// Overrides the server's body limit for this route (uploads); 413 past it, answered through
+  /// the app's error handlers.
   std::optional<std::size_t> max_body_bytes{};
+  /// Overrides `app_options::max_json_bytes` for this route: `req.json()` answers 413 past it.
+  std::optional<std::size_t> max_json_bytes{};
 };
 
 /// App-wide settings, set with designated initializers.
@@ -56,6 +59,9 @@ struct app_options {
   std::size_t max_queued_blocking = 256;
   /// Threads running `background(...)` work.
   std::size_t background_threads = 1;
+  /// The longest body `req.json()` parses; 413 past it. Lower than the server's body limit
+  /// because parsed JSON takes many times its size in memory (docs/design.md).
+  std::size_t max_json_bytes = request::default_max_json_bytes;
 };
 
 /// A vial application: routes, hooks and error handlers, and `dispatch`, the one entry point
@@ -241,6 +247,7 @@ class app {
     std::string label;  // "GET /users/<int:id>", for logs
     std::vector<const detail::scope*> scopes;
     std::optional<std::size_t> max_body_bytes;
+    std::size_t max_json_bytes = request::default_max_json_bytes;
     bool chain_async = false;  // a hook or error handler in its scopes is a coroutine
     bridge_options bridge{};   // the route's bridge runs: its label, the app's logger and pool
   };
@@ -261,6 +268,8 @@ class app {
   void freeze() const;
   /// A bridge run's options for work named `label`: the app's logger and blocking pool.
   bridge_options bridge_options_for(std::string_view label) const;
+  /// For an OPTIONS request answered automatically: a route at the same path, whose hooks run.
+  const route_entry* options_route(const route_match& m, const request& req) const;
   response dispatch_sync(dispatch_state& st) const;
   task<response> dispatch_async(dispatch_state& st) const;
 

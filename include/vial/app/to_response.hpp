@@ -30,7 +30,7 @@ concept has_adl_to_response = requires(const T& v) {
 /// |--------------------------------------------|---------------------------------------------|
 /// | `response`                                 | itself                                      |
 /// | `std::string`, `std::string_view`, `const char*` | 200 `text/html; charset=utf-8` (Flask's default) |
-/// | `nlohmann::json`                           | 200 `application/json`                      |
+/// | `nlohmann::json`, `json_view`              | 200 `application/json`                      |
 /// | `vial::status`                             | that status, empty body                     |
 /// | `tuple<B, status>` / `<B, int>`            | B converted, then the status set            |
 /// | `tuple<B, status, headers>` / `<B, headers>` | the same, headers merged (replacing)      |
@@ -67,6 +67,8 @@ response make_response(T&& value) {
     return response(std::string(std::string_view(value)));
   } else if constexpr (std::is_same_v<V, nlohmann::json>) {
     return response::json(value);
+  } else if constexpr (std::is_same_v<V, json_view>) {
+    return response::json(value.raw());
   } else if constexpr (std::is_same_v<V, vial::status>) {
     return response(std::string(), static_cast<int>(value), {});
   } else if constexpr (detail::is_tuple<V>::value) {
@@ -105,6 +107,7 @@ concept response_convertible =
     std::is_same_v<std::remove_cvref_t<T>, std::string_view> ||
     std::is_convertible_v<std::remove_cvref_t<T>, const char*> ||
     std::is_same_v<std::remove_cvref_t<T>, nlohmann::json> ||
+    std::is_same_v<std::remove_cvref_t<T>, json_view> ||
     std::is_same_v<std::remove_cvref_t<T>, vial::status> ||
     detail::is_tuple<std::remove_cvref_t<T>>::value ||
     detail::has_adl_to_response<std::remove_cvref_t<T>>;

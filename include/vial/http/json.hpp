@@ -4,6 +4,7 @@
 // only need json_fwd.hpp.
 #include <nlohmann/json.hpp>
 
+#include "vial/http/json_view.hpp"
 #include "vial/http/request.hpp"
 #include "vial/http/response.hpp"
 

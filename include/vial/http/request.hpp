@@ -16,6 +16,9 @@
 
 namespace vial {
 
+class http_error;
+class json_view;
+
 /// One HTTP request as the application sees it: everything is parsed and decoded once, when it
 /// is built, except the body's JSON and form data, which are parsed on first use.
 /// A request is handled by one thread at a time. Distinct objects: safe. Shared objects: unsafe.
@@ -27,6 +30,12 @@ class request {
   /// query holds a malformed escape or invalid UTF-8.
   request(std::string_view method, std::string_view target, vial::headers headers = {},
           std::string body = {});
+  /// Builds a request from its wire parts without throwing for a malformed target: the
+  /// `http_error` the constructor would throw becomes `refusal()`, and what could not be parsed
+  /// is left empty (the path is "" when it is malformed, and matches no route). The server and the test client build
+  /// requests this way, so that the app answers them through its hooks and error handlers.
+  static request refused_or_valid(std::string_view method, std::string_view target,
+                                  vial::headers headers = {}, std::string body = {});
 
   vial::method method() const noexcept { return method_; }
   /// The method token as sent ("GET", "PROPFIND").
@@ -52,6 +61,11 @@ class request {
   void set_body(std::string body);
   /// The media type of the body without parameters, lower-cased ("application/json").
   std::string_view mimetype() const noexcept { return mimetype_; }
+  /// Why this request must be refused (a malformed query, a body over the limit), or null.
+  /// Dispatch answers it in place of the handler, through the app's hooks and error handlers;
+  /// `json()`, `form()` and `files()` throw it.
+  const http_error* refusal() const noexcept { return refusal_.get(); }
+  void set_refusal(const http_error& error);
   /// HTTP version as major*10+minor (11 for HTTP/1.1).
   int version() const noexcept { return version_; }
   void set_version(int v) noexcept { version_ = v; }
@@ -59,12 +73,22 @@ class request {
   /// Deepest nesting of arrays and objects `json()` accepts. nlohmann::json copies and dumps
   /// recursively, so an unbounded depth would let a client overflow the stack.
   static constexpr std::size_t max_json_depth = 512;
+  /// The default for `max_json_bytes()`: 1 MiB. Parsed JSON takes up to ~10-20 times its
+  /// size in memory (docs/design.md), so JSON bodies get a lower limit than other bodies.
+  static constexpr std::size_t default_max_json_bytes = 1024 * 1024;
+  /// The longest body `json()` parses; 413 past it. Dispatch sets it from `route_options` or
+  /// `app_options`.
+  std::size_t max_json_bytes() const noexcept { return max_json_bytes_; }
+  void set_max_json_bytes(std::size_t limit) noexcept { max_json_bytes_ = limit; }
 
-  /// The body parsed as JSON, parsed once on first use.
+  /// The body parsed as JSON, parsed once on first use, as a view whose reads answer a
+  /// client's mistake with 400 (`req.json()["title"]` on a body without it: "missing field
+  /// 'title'"). Include <vial/http/json.hpp> (or <vial/vial.hpp>) to use it.
   /// Throws `http_error` 415 when the Content-Type is not JSON (application/json or any
-  /// `+json` type), and 400 with the parse position when the body is empty, not valid JSON or
-  /// nested deeper than `max_json_depth`.
-  const nlohmann::json& json() const;
+  /// `+json` type), 413 when the body is longer than `max_json_bytes()`, and 400 with the
+  /// parse position when the body is empty, not valid JSON or nested deeper than
+  /// `max_json_depth`.
+  const json_view& json() const;
 
   /// Form fields of an application/x-www-form-urlencoded or multipart/form-data body, parsed on
   /// first use; empty for other content types. Throws `http_error` 400 on malformed data
@@ -99,7 +123,12 @@ class request {
     const std::type_info* type;
     std::shared_ptr<void> value;
   };
+  struct parsed_json;
+  request(std::string_view method, std::string_view target, vial::headers headers,
+          std::string body, bool keep_refusal);
+  void parse_target(std::string_view target);
   void parse_form() const;
+  void throw_refusal() const;
 
   vial::method method_ = vial::method::get;
   std::string method_name_ = "GET";
@@ -116,9 +145,11 @@ class request {
   path_params params_;
   std::string endpoint_;
   multipart_limits form_limits_;
+  std::size_t max_json_bytes_ = default_max_json_bytes;
   std::vector<slot> slots_;
   // Parsed lazily; shared so that request stays copyable with nlohmann::json incomplete here.
-  mutable std::shared_ptr<const nlohmann::json> json_;
+  std::shared_ptr<const http_error> refusal_;
+  mutable std::shared_ptr<const parsed_json> json_;
   mutable std::shared_ptr<const multi_dict> form_;
   mutable std::shared_ptr<const std::vector<uploaded_file>> files_;
 };

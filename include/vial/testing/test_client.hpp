@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,7 +53,11 @@ class test_response {
 /// Distinct objects: safe. Shared objects: unsafe.
 class test_client {
  public:
-  explicit test_client(const app& a) : app_(a) {}
+  /// `server_body_limit` is the server's `max_body_bytes`: a longer body (or one longer than
+  /// the route's own limit) is answered 413, through the app, as the server answers it.
+  explicit test_client(const app& a,
+                       std::size_t server_body_limit = server_options{}.max_body_bytes)
+      : app_(a), max_body_bytes_(server_body_limit) {}
 
   test_response get(std::string_view target, test_request r = {}) {
     return open("GET", target, std::move(r));
@@ -75,7 +80,8 @@ class test_client {
   test_response options(std::string_view target, test_request r = {}) {
     return open("OPTIONS", target, std::move(r));
   }
-  /// Any method. A malformed target answers 400, as the server would.
+  /// Any method. A malformed target answers 400 and a body over the limit 413, through the
+  /// app's error handlers and hooks, as the server would.
   test_response open(std::string_view method, std::string_view target, test_request r = {});
 
   /// The cookie jar.
@@ -88,6 +94,7 @@ class test_client {
   void remember_cookies(const response& res);
 
   const app& app_;
+  std::size_t max_body_bytes_;
   multi_dict cookies_;
 };
 
