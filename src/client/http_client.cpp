@@ -520,7 +520,7 @@ request_options::operator request_options_view() const noexcept {
   view.headers = fields_view(headers);
   view.query = fields_view(query);
   if (body) view.body = std::string_view(*body);
-  if (json) view.json = json_view(*json);
+  if (json) view.json = json_ref(*json);
   view.timeout = timeout;
   view.max_response_bytes = max_response_bytes;
   view.follow_redirects = follow_redirects;

@@ -94,10 +94,10 @@ class fields_view {
 };
 
 /// A JSON value given by reference; null when unset.
-class json_view {
+class json_ref {
  public:
-  constexpr json_view() noexcept = default;
-  json_view(const nlohmann::json& value) noexcept : value_(&value) {}
+  constexpr json_ref() noexcept = default;
+  json_ref(const nlohmann::json& value) noexcept : value_(&value) {}
   const nlohmann::json* get() const noexcept { return value_; }
 
  private:
@@ -120,7 +120,7 @@ struct request_options_view {
   /// A raw body (Content-Type from `headers`, else application/octet-stream).
   std::optional<std::string_view> body{};
   /// A JSON body (Content-Type: application/json); used when `body` is unset.
-  json_view json{};
+  json_ref json{};
   /// Overrides `client_options::request_timeout` for this call.
   std::optional<std::chrono::milliseconds> timeout{};
   /// Overrides `client_options::max_response_bytes` for this call.
