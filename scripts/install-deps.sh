@@ -9,12 +9,12 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev nlohmann-json3-dev catch2 libssl-dev libsqlite3-dev
-  curl openssl python3 python3-requests
+  curl openssl python3 python3-requests python3-websockets python3-prometheus-client
 )
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(wrk nginx-light libcpp-httplib-dev gunicorn python3-flask python3-aiohttp
-                        python3-asgiref hyperfine) ;;
+                        python3-asgiref python3-quart python3-hypercorn hyperfine) ;;
     --browser) packages+=(chromium) ;;
     --clang) packages+=(clang-14 libclang-rt-14-dev lld-14) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
