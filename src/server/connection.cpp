@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -24,7 +25,13 @@ using boost::system::error_code;
 
 namespace {
 
+// A connection waits for bytes with no buffer at all (a readiness wait), then reads into a
+// small one, which grows only for a request that needs more (a long header, a body).
+constexpr std::size_t first_read = 1024;
 constexpr std::size_t read_chunk = 8192;
+// A buffer left larger than this by a large request is shrunk when the next request starts.
+constexpr std::size_t keep_capacity = 64 * 1024;
+std::atomic<std::size_t> read_buffer_total{0};
 constexpr std::chrono::milliseconds linger_time{1000};
 // What a closing connection reads and drops so that its answer is not lost to a reset: enough
 // for a client still sending a modest body after a 413, and small, because a flood of
@@ -62,11 +69,20 @@ std::shared_ptr<connection> connection::open(server_core& core, socket_type sock
   return c;
 }
 
-connection::~connection() { core_.remove(this); }
+connection::~connection() {
+  read_buffer_total.fetch_sub(buffer_accounted_, std::memory_order_relaxed);
+  core_.remove(this);
+}
+
+std::size_t connection::read_buffer_bytes() noexcept {
+  return read_buffer_total.load(std::memory_order_relaxed);
+}
 
 void connection::start() {
   error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // on_readable reads what a readiness wait announced without blocking.
+  socket_.non_blocking(true, ec);
   // Accepted while the server stops (from the listen queue): one request, then close.
   shutting_down_ = core_.stopping.load();
   begin_request();
@@ -120,6 +136,10 @@ void connection::close() {
 
 void connection::begin_request() {
   reader_.reset();
+  if (buffer_.capacity() > keep_capacity) {
+    buffer_.shrink_to_fit();  // after a large request: keep only what is pipelined
+    account_buffer();
+  }
   timed_out_ = false;
   body_bytes_ = 0;
   phase_ = phase::idle;
@@ -149,10 +169,61 @@ void connection::enter_header() {
 void connection::read_more() {
   if (reading_ || closed_) return;
   reading_ = true;
-  socket_.async_read_some(buffer_.prepare(read_chunk),
-                          [self = shared_from_this()](error_code ec, std::size_t n) {
-                            self->on_read(ec, n);
-                          });
+  if (buffer_.size() == 0 &&
+      (phase_ == phase::idle || phase_ == phase::busy || phase_ == phase::stream)) {
+    // Between requests, and while a request is in flight or a stream is written, nothing of a
+    // request is held. Try the socket first, as Asio's own read does: under load the next
+    // request is often there already. Handled here, not posted: what follows a read in these
+    // phases reads again only through an asynchronous operation, so this never recurses.
+    std::array<char, first_read> bytes;
+    error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(bytes), ec);
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      if (n > 0) std::memcpy(prepare_read().data(), bytes.data(), n);  // on_read commits it
+      return on_read(ec, n);
+    }
+    // Then wait for readiness without a buffer, so a connection that waits holds none.
+    release_buffer();
+    socket_.async_wait(socket_type::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+    return;
+  }
+  socket_.async_read_some(prepare_read(), [self = shared_from_this()](error_code ec,
+                                                                      std::size_t n) {
+    self->on_read(ec, n);
+  });
+}
+
+void connection::on_readable(error_code ec) {
+  if (ec || closed_) return on_read(ec, 0);
+  const std::size_t n = socket_.read_some(prepare_read(), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    reading_ = false;  // woken for nothing: wait again
+    return read_more();
+  }
+  on_read(ec, n);
+}
+
+asio::mutable_buffer connection::prepare_read() {
+  auto space = buffer_.prepare(buffer_.capacity() == 0 ? first_read : read_chunk);
+  account_buffer();
+  return space;
+}
+
+void connection::release_buffer() noexcept {
+  if (buffer_.size() != 0 || buffer_.capacity() == 0) return;
+  buffer_.shrink_to_fit();  // frees the storage when empty
+  account_buffer();
+}
+
+void connection::account_buffer() noexcept {
+  const std::size_t now = buffer_.capacity();
+  if (now > buffer_accounted_) {
+    read_buffer_total.fetch_add(now - buffer_accounted_, std::memory_order_relaxed);
+  } else {
+    read_buffer_total.fetch_sub(buffer_accounted_ - now, std::memory_order_relaxed);
+  }
+  buffer_accounted_ = now;
 }
 
 void connection::on_read(error_code ec, std::size_t n) {
@@ -200,6 +271,7 @@ void connection::parse() {
         return reject(reader_.status(), true);
       case read_state::refused:
       case read_state::complete:
+        release_buffer();  // nothing pipelined: the request in flight holds no buffer
         return on_complete();
       case read_state::body:
         if (!on_body()) return;

@@ -57,6 +57,10 @@ class connection : public std::enable_shared_from_this<connection> {
   clock::rep idle_since() const noexcept { return idle_mark_.load(); }
   executor_type executor() { return socket_.get_executor(); }
 
+  /// Bytes of read buffer that every connection of the process holds together, for tests and
+  /// diagnostics: a connection holds one only while part of a request is being read.
+  static std::size_t read_buffer_bytes() noexcept;
+
  private:
   enum class phase { idle, header, body, busy, stream, linger, closed };
   enum class deadline { none, idle, header, body, write, linger };
@@ -65,7 +69,11 @@ class connection : public std::enable_shared_from_this<connection> {
   void begin_request();
   void enter_header();
   void read_more();
+  void on_readable(boost::system::error_code ec);
   void on_read(boost::system::error_code ec, std::size_t n);
+  boost::asio::mutable_buffer prepare_read();
+  void release_buffer() noexcept;
+  void account_buffer() noexcept;
   void parse();
   bool on_body();
   void on_complete();
@@ -91,7 +99,10 @@ class connection : public std::enable_shared_from_this<connection> {
   server_core& core_;
   socket_type socket_;
   boost::asio::steady_timer timer_;
+  // Holds storage only while part of a request is being read: released whenever it is empty
+  // and the connection waits (idle, in flight, streaming), so a held connection costs little.
   boost::beast::flat_buffer buffer_;
+  std::size_t buffer_accounted_ = 0;  // buffer_'s capacity as counted in read_buffer_bytes
   request_reader reader_;
   std::string remote_;
   phase phase_ = phase::idle;

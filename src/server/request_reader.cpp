@@ -204,33 +204,24 @@ read_state request_reader::impl::finish() {
 }
 
 request_reader::request_reader(const vial::app& app, const server_options& options)
-    : impl_(std::make_unique<impl>(app, options)) {}
+    : app_(app), options_(options) {}
 
 request_reader::~request_reader() = default;
 
-void request_reader::reset() {
+// The state (a Beast parser, the request being built: about 1 KiB) lives only while a request
+// is read and answered; a connection waiting for its next request holds none of it.
+void request_reader::reset() noexcept { impl_.reset(); }
+
+request_reader::impl& request_reader::state() {
+  if (impl_) return *impl_;
+  impl_ = std::make_unique<impl>(app_, options_);
   auto& s = *impl_;
   s.parser.emplace();
   s.parser->header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
   s.parser->body_limit(boost::none);  // set per route once the header is known
   s.parser->eager(false);             // stop after the header: it is checked before the body
   s.parser->on_chunk_header(s.on_chunk_header);
-  s.header_checked = false;
-  s.request_line_seen = false;
-  s.header_bytes = 0;
-  s.last_header_byte = 0;
-  s.chunk_left = 0;
-  s.chunk_seen = false;
-  s.status = 0;
-  s.refused = 0;
-  s.limit = 0;
-  s.method.clear();
-  s.target.clear();
-  s.expects_continue = false;
-  s.keep_alive = true;
-  s.http10 = false;
-  s.is_head = false;
-  s.request.reset();
+  return s;
 }
 
 // At the start of a chunk-size line (after the CRLF that ends the previous chunk's data): how
@@ -325,7 +316,7 @@ read_step request_reader::impl::feed(std::string_view data, std::size_t& used) {
 }
 
 read_step request_reader::feed(std::string_view data) {
-  auto& s = *impl_;
+  auto& s = state();
   std::size_t used = 0;
   if (s.status != 0) return {read_state::failed, 0};  // answered already: reset() first
   try {
@@ -340,13 +331,23 @@ read_step request_reader::feed(std::string_view data) {
   }
 }
 
-int request_reader::status() const noexcept { return impl_->status; }
-const std::string& request_reader::method() const noexcept { return impl_->method; }
-const std::string& request_reader::target() const noexcept { return impl_->target; }
-bool request_reader::expects_continue() const noexcept { return impl_->expects_continue; }
-bool request_reader::keep_alive() const noexcept { return impl_->keep_alive; }
-bool request_reader::http10() const noexcept { return impl_->http10; }
-bool request_reader::is_head() const noexcept { return impl_->is_head; }
+namespace {
+const std::string no_text;
+}  // namespace
+
+int request_reader::status() const noexcept { return impl_ ? impl_->status : 0; }
+const std::string& request_reader::method() const noexcept {
+  return impl_ ? impl_->method : no_text;
+}
+const std::string& request_reader::target() const noexcept {
+  return impl_ ? impl_->target : no_text;
+}
+bool request_reader::expects_continue() const noexcept {
+  return impl_ && impl_->expects_continue;
+}
+bool request_reader::keep_alive() const noexcept { return !impl_ || impl_->keep_alive; }
+bool request_reader::http10() const noexcept { return impl_ && impl_->http10; }
+bool request_reader::is_head() const noexcept { return impl_ && impl_->is_head; }
 
 request request_reader::take_request() {
   request out = std::move(*impl_->request);

@@ -38,7 +38,8 @@ struct read_step {
 /// chunk-size line and the trailer section). Every byte it asks the caller to keep is bounded
 /// by a limit. The request is built from the header section alone, so chunked trailer fields
 /// never reach it. It does no I/O, so the connection and the request fuzz target run the same
-/// code.
+/// code. Between requests (after `reset()`, before the next `feed`) it holds no parser and no
+/// request, so an idle connection keeps only the reader's two references.
 /// Distinct objects: safe. Shared objects: unsafe.
 class request_reader {
  public:
@@ -48,8 +49,8 @@ class request_reader {
   request_reader(const request_reader&) = delete;
   request_reader& operator=(const request_reader&) = delete;
 
-  /// Starts the next request.
-  void reset();
+  /// Starts the next request, releasing what the last one kept.
+  void reset() noexcept;
   /// Parses from `data`, the bytes not consumed yet, oldest first. Stops after the header
   /// (`body`), at the end of a message, on an error, or when it needs more bytes; bytes past
   /// the end of the message (a pipelined request) are left unused.
@@ -57,7 +58,8 @@ class request_reader {
 
   /// The status to answer after `refused` or `failed`.
   int status() const noexcept;
-  /// The method and request-target as sent; empty before the header is parsed.
+  /// The method and request-target as sent; empty before the header is parsed (and after
+  /// `reset()`).
   const std::string& method() const noexcept;
   const std::string& target() const noexcept;
   /// After `body`: an HTTP/1.1 client that sent `Expect: 100-continue`.
@@ -72,6 +74,10 @@ class request_reader {
 
  private:
   struct impl;
+  impl& state();  // the current request's state, made by the first feed after a reset
+
+  const vial::app& app_;
+  const server_options& options_;
   std::unique_ptr<impl> impl_;
 };
 

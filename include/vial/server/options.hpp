@@ -33,7 +33,8 @@ struct server_options {
   std::size_t max_queued_requests = 1024;         ///< 503 + Retry-After past it
   /// Open connections. At the cap the oldest idle keep-alive connections are closed to make
   /// room; when none is idle, accepting pauses until one closes (the listen backlog holds the
-  /// rest). Each idle connection costs about 10 KiB (docs/server.md).
+  /// rest). An idle connection costs about 3 KiB, a stream in flight about 6.5 KiB
+  /// (docs/server.md).
   std::size_t max_connections = 10'000;
   std::chrono::milliseconds header_timeout{10'000};  ///< whole header section; 408 past it
   std::chrono::milliseconds body_timeout{30'000};
