@@ -29,11 +29,35 @@
 
 namespace vial {
 
+class app;
 class blueprint;
 struct blueprint_options;
 namespace detail {
 struct view_routes;
+class pipeline;
 }
+
+/// Where routing sent one request (`app::match`): the route that takes it, or the miss (404,
+/// 405, automatic OPTIONS, the strict-slash redirect). The server routes a request once, when
+/// its header has arrived (it needs the route's body limit before reading the body), and hands
+/// this to `dispatch`, which then does not route it again.
+/// Distinct objects: safe. Shared objects: unsafe.
+class matched_route {
+ public:
+  /// Routes nothing: `dispatch` given it routes the request itself.
+  matched_route() = default;
+  /// The body limit of the route that takes the request (`route_options::max_body_bytes`), if
+  /// it sets one.
+  std::optional<std::size_t> body_limit() const noexcept { return body_limit_; }
+
+ private:
+  friend class app;
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  const app* app_ = nullptr;  // the app that matched; another app's dispatch routes again
+  route_match match_;         // its params are moved into the request
+  std::size_t entry_ = none;  // the route found, or for automatic OPTIONS one at the same path
+  std::optional<std::size_t> body_limit_;
+};
 
 /// Per-route settings, set with designated initializers: `{.endpoint = "user"}`.
 struct route_options {
@@ -228,11 +252,18 @@ class app {
   /// anything a request can cause; an escaped exception is a logged 500.
   response dispatch(request& req) const;
   response dispatch(request&& req) const { return dispatch(req); }
+  /// Answers a request routed by `match(req)`, without routing it again.
+  response dispatch(request& req, const matched_route& route) const;
+
+  /// Routes `req` once: finds its route and sets the request's path parameters and JSON limit.
+  /// What it returns is for `dispatch(req, route)`. Freezes the app.
+  matched_route match(request& req) const;
 
   /// Builds the URL of `endpoint` (see `router::url_for`). Throws `build_error`.
   std::string url_for(std::string_view endpoint, const multi_dict& params = {}) const;
 
-  /// The per-route body limit for a request line, if the matched route sets one.
+  /// The per-route body limit for a request line, if the matched route sets one (a server that
+  /// dispatches the request afterwards uses `match(req).body_limit()`, which routes it once).
   std::optional<std::size_t> body_limit(std::string_view method, std::string_view path) const;
 
   const app_options& options() const noexcept { return options_; }
@@ -251,7 +282,6 @@ class app {
     bool chain_async = false;  // a hook or error handler in its scopes is a coroutine
     bridge_options bridge{};   // the route's bridge runs: its label, the app's logger and pool
   };
-  struct dispatch_state;
 
   std::size_t add_route(std::string_view rule, std::initializer_list<std::string_view> methods,
                         detail::route_handler handler, route_options options);
@@ -269,15 +299,21 @@ class app {
   /// A bridge run's options for work named `label`: the app's logger and blocking pool.
   bridge_options bridge_options_for(std::string_view label) const;
   /// For an OPTIONS request answered automatically: a route at the same path, whose hooks run.
-  const route_entry* options_route(const route_match& m, const request& req) const;
-  response dispatch_sync(dispatch_state& st) const;
-  task<response> dispatch_async(dispatch_state& st) const;
+  std::size_t options_route(const route_match& m, const request& req) const;
+  /// The request pipeline (src/app/pipeline.hpp) for a request routed by this app.
+  detail::pipeline start_pipeline(request& req, const matched_route& route) const;
+  /// The whole pipeline as one coroutine: awaits coroutine slots and calls plain ones inline.
+  /// `dispatch` runs it in one bridge run when a hook or error handler of the route is a
+  /// coroutine; otherwise a plain loop runs the same steps without a coroutine frame. `req`
+  /// and `route` (from this app's `match`) must outlive the task.
+  task<response> dispatch_async(request& req, const matched_route& route) const;
 
   app_options options_;
   vial::logger logger_;
   router router_;
   std::vector<route_entry> routes_;
   detail::scope scope_;
+  std::vector<const detail::scope*> miss_scopes_{&scope_};  // the scopes of a routing miss
   std::vector<detail::lifecycle_slot> startup_;
   std::vector<detail::lifecycle_slot> shutdown_;
   mutable std::atomic<bool> frozen_{false};
