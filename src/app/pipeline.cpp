@@ -121,7 +121,7 @@ pipeline::step pipeline::next() {
       case stage::handling:
         if (plan_.by_type) return step::error_by_type;
         if (plan_.by_status) return step::error_by_status;
-        handled(default_error_response(req_, plan_.error));
+        handled(default_error_response(req_, *plan_.error));
         break;
       case stage::finalize:
         for (; scope_ < scopes_.size(); ++scope_, hook_ = 0) {
@@ -157,7 +157,8 @@ void pipeline::returned(vial::response r) {
       enter(stage::finalize);
       return;
     case stage::handling:
-      handled(with_error_headers(std::move(r), plan_.error));
+      // A type handler of an exception that is not an HTTP error has no headers to keep.
+      handled(plan_.error ? with_error_headers(std::move(r), *plan_.error) : std::move(r));
       return;
     default:  // finalize
       res_ = std::move(r);
@@ -194,7 +195,9 @@ void pipeline::failed(std::exception_ptr e) {
 }
 
 void pipeline::handle(std::exception_ptr e) {
-  plan_ = {};
+  plan_.by_type = nullptr;
+  plan_.by_status = nullptr;
+  plan_.error = nullptr;
   const http_error* http = nullptr;
   try {
     std::rethrow_exception(e);
@@ -205,31 +208,31 @@ void pipeline::handle(std::exception_ptr e) {
   stage_ = stage::handling;
   if (http) {
     // By status first, then by type (errorhandler<http_error>), as Flask.
-    plan_.error = *http;
+    plan_.error = http;
+    plan_.exception = e;
     if ((plan_.by_status = find_status(scopes_, http->status()))) return;
     plan_.by_type = find_type(scopes_, e);
-    plan_.exception = std::move(e);
     return;
   }
-  if ((plan_.by_type = find_type(scopes_, e))) {
-    plan_.exception = std::move(e);
-    return;
-  }
+  plan_.exception = e;
+  if ((plan_.by_type = find_type(scopes_, e))) return;
   // No handler takes it: logged, seen by teardown, answered by its status.
-  plan_.error = error_for_unhandled(e);
-  log_unhandled(log_, label(), e, plan_.error.status());
+  plan_.error = &plan_.owned.emplace(error_for_unhandled(e));
+  log_unhandled(log_, label(), e, plan_.error->status());
   unhandled_ = std::move(e);
-  plan_.by_status = find_status(scopes_, plan_.error.status());
+  plan_.by_status = find_status(scopes_, plan_.error->status());
 }
 
-void pipeline::handle(const http_error& e) {
-  plan_ = {};
+void pipeline::handle(http_error e) {
+  plan_.by_type = nullptr;
+  plan_.by_status = nullptr;
+  plan_.exception = nullptr;
   stage_ = stage::handling;
-  plan_.error = e;
-  if ((plan_.by_status = find_status(scopes_, e.status()))) return;
+  plan_.error = &plan_.owned.emplace(std::move(e));
+  if ((plan_.by_status = find_status(scopes_, plan_.error->status()))) return;
   // Only an `errorhandler<http_error>` (or a base of it) needs the error as an exception.
   if (has_type_handlers(scopes_)) {
-    plan_.exception = std::make_exception_ptr(e);
+    plan_.exception = std::make_exception_ptr(*plan_.error);
     plan_.by_type = find_type(scopes_, plan_.exception);
   }
 }

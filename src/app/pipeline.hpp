@@ -64,7 +64,7 @@ class pipeline {
   const error_slot& type_handler() const noexcept { return *plan_.by_type; }
   const std::exception_ptr& exception() const noexcept { return plan_.exception; }
   const status_slot& status_handler() const noexcept { return *plan_.by_status; }
-  const http_error& error() const noexcept { return plan_.error; }
+  const http_error& error() const noexcept { return *plan_.error; }
   const after_slot& after_hook() const {  // reverse registration order, as Flask
     const auto& after = scopes_[scope_]->after;
     return after[after.size() - 1 - hook_];
@@ -87,15 +87,17 @@ class pipeline {
   struct error_plan {
     const error_slot* by_type = nullptr;
     const status_slot* by_status = nullptr;
-    std::exception_ptr exception;  // what a type handler sees
-    http_error error{500};
+    std::exception_ptr exception;        // what a type handler sees; keeps a thrown `error`
+    const http_error* error = nullptr;   // the answer's status and headers; null for a type
+                                         // handler of an exception that is no HTTP error
+    std::optional<http_error> owned{};  // an error never thrown, or made for an exception
   };
 
   void enter(stage s);
   /// handle_user_exception: an exception, or an HTTP error that was never thrown (a routing
   /// miss, a refusal), which is made an exception only when a type handler must see it.
   void handle(std::exception_ptr e);
-  void handle(const http_error& e);
+  void handle(http_error e);
   /// The error step is over: go on with after_request hooks, or with teardown when they failed.
   void handled(vial::response r);
   /// dispatch_request without a handler: the refusal or the routing miss.

@@ -138,7 +138,7 @@ class app {
   template <class F>
   app& before_request(F&& hook) {
     check_not_frozen("a before_request hook");
-    scope_.before.push_back(detail::make_before_slot(std::forward<F>(hook)));
+    scope_.before.push_back(detail::make_slot<detail::before_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Runs after every request that produced a response, in reverse registration order. Takes
@@ -147,7 +147,7 @@ class app {
   template <class F>
   app& after_request(F&& hook) {
     check_not_frozen("an after_request hook");
-    scope_.after.push_back(detail::make_after_slot(std::forward<F>(hook)));
+    scope_.after.push_back(detail::make_slot<detail::after_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Always runs last, in reverse registration order, even when the request failed. Takes
@@ -156,7 +156,7 @@ class app {
   template <class F>
   app& teardown_request(F&& hook) {
     check_not_frozen("a teardown_request hook");
-    scope_.teardown.push_back(detail::make_teardown_slot(std::forward<F>(hook)));
+    scope_.teardown.push_back(detail::make_slot<detail::teardown_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Handles responses with `status` (404, 405, 500, 504...), raised with `abort` or produced by
@@ -164,7 +164,7 @@ class app {
   template <class F>
   app& errorhandler(int status, F&& handler) {
     check_not_frozen("an error handler");
-    scope_.by_status[status] = detail::make_status_slot(std::forward<F>(handler));
+    scope_.by_status[status] = detail::make_slot<detail::status_kind>(std::forward<F>(handler));
     return *this;
   }
   /// Handles exceptions of type `E` and types derived from it; the most derived registered
@@ -173,7 +173,7 @@ class app {
   app& errorhandler(F&& handler) {
     check_not_frozen("an error handler");
     scope_.add_type_handler(detail::make_type_error_handler<E>(
-        detail::make_error_slot<E>(std::forward<F>(handler))));
+        detail::make_slot<detail::error_kind<E>>(std::forward<F>(handler))));
     return *this;
   }
 
@@ -207,14 +207,14 @@ class app {
   template <class F>
   app& on_startup(F&& hook) {
     check_not_frozen("a startup hook");
-    startup_.push_back(detail::make_lifecycle_slot(std::forward<F>(hook)));
+    startup_.push_back(detail::make_slot<detail::lifecycle_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Runs once after serving stopped and background work drained.
   template <class F>
   app& on_shutdown(F&& hook) {
     check_not_frozen("a shutdown hook");
-    shutdown_.push_back(detail::make_lifecycle_slot(std::forward<F>(hook)));
+    shutdown_.push_back(detail::make_slot<detail::lifecycle_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Runs the startup hooks (the server calls this before accepting). Freezes the app.
