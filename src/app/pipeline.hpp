@@ -31,13 +31,13 @@ class pipeline {
  public:
   /// What the driver calls next.
   enum class step {
-    before,          ///< `before_hook()(req)`, returning std::optional<response>
-    handler,         ///< `handler()(req)`, returning a response
-    error_by_type,   ///< `type_handler()(req, exception())`, returning a response
-    error_by_status, ///< `status_handler()(req, error())`, returning a response
-    after,           ///< `after_hook()(req, result())`, returning a response
-    teardown,        ///< `teardown_hook()(req, unhandled())`, returning nothing
-    finished,        ///< `take_response()`
+    before,           ///< `before_hook()(req)`, returning std::optional<response>
+    handler,          ///< `handler()(req)`, returning a response
+    error_by_type,    ///< `type_handler()(req, exception())`, returning a response
+    error_by_status,  ///< `status_handler()(req, error())`, returning a response
+    after,            ///< `after_hook()(req, result())`, returning a response
+    teardown,         ///< `teardown_hook()(req, unhandled())`, returning nothing
+    finished,         ///< `take_response()`
   };
 
   /// `scopes` innermost first, the app last; `handler` is null on a routing miss, which
@@ -53,8 +53,8 @@ class pipeline {
   step next();
   /// What the current slot returned.
   void returned(std::optional<response> early);  // before
-  void returned(vial::response r);                   // handler, error handlers, after
-  void returned();                                // teardown
+  void returned(vial::response r);               // handler, error handlers, after
+  void returned();                               // teardown
   /// What the current slot threw.
   void failed(std::exception_ptr e);
 
@@ -87,9 +87,9 @@ class pipeline {
   struct error_plan {
     const error_slot* by_type = nullptr;
     const status_slot* by_status = nullptr;
-    std::exception_ptr exception;        // what a type handler sees; keeps a thrown `error`
-    const http_error* error = nullptr;   // the answer's status and headers; null for a type
-                                         // handler of an exception that is no HTTP error
+    std::exception_ptr exception;       // what a type handler sees; keeps a thrown `error`
+    const http_error* error = nullptr;  // the answer's status and headers; null for a type
+                                        // handler of an exception that is no HTTP error
     std::optional<http_error> owned{};  // an error never thrown, or made for an exception
   };
 

@@ -139,8 +139,7 @@ struct teardown_kind {
   using slot_type = teardown_slot;
   template <class F>
   static constexpr bool fits = std::is_invocable_v<F&, request&, std::exception_ptr> ||
-                               std::is_invocable_v<F&, std::exception_ptr> ||
-                               takes_slot_args_v<F>;
+                               std::is_invocable_v<F&, std::exception_ptr> || takes_slot_args_v<F>;
   template <class F>
   static void refuse() {
     static_assert(fits<F>,
