@@ -1,17 +1,23 @@
 #include "vial/routing/router.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <unordered_map>
 #include <utility>
 
 #include "vial/http/url.hpp"
+#include "match_count.hpp"
 #include "matcher.hpp"
 #include "path_encoding.hpp"
 
 namespace vial {
 
 namespace {
+
+#ifndef NDEBUG
+std::atomic<std::uint64_t> match_count{0};
+#endif
 
 struct string_hash {
   using is_transparent = void;
@@ -82,6 +88,9 @@ std::size_t router::add(std::string_view pattern, const std::vector<std::string>
 }
 
 route_match router::match(std::string_view method, std::string_view path) const {
+#ifndef NDEBUG
+  match_count.fetch_add(1, std::memory_order_relaxed);
+#endif
   route_match out;
   detail::tree_match found = impl_->tree.match(method, path);
   using tree_outcome = detail::tree_match::outcome;
@@ -167,5 +176,13 @@ std::string router::url_for(std::string_view endpoint, const multi_dict& params)
 const rule& router::rule_of(std::size_t id) const { return impl_->routes.at(id).pattern; }
 
 std::size_t router::size() const noexcept { return impl_->routes.size(); }
+
+std::uint64_t detail::router_match_count() noexcept {
+#ifndef NDEBUG
+  return match_count.load(std::memory_order_relaxed);
+#else
+  return 0;
+#endif
+}
 
 }  // namespace vial

@@ -304,6 +304,7 @@ void connection::on_complete() {
   phase_ = phase::busy;
   clear_deadline();
   request_.emplace(reader_.take_request());  // refused: answered by the app, through its hooks
+  route_ = reader_.take_route();              // routed once, by the reader
   request_->set_remote_address(remote_);
   if (core_.gate.try_acquire()) return run_dispatch();
   auto job = [self = shared_from_this()] {
@@ -320,7 +321,7 @@ void connection::on_complete() {
 void connection::run_dispatch() {
   response r;
   try {
-    r = core_.app.dispatch(*request_);
+    r = core_.app.dispatch(*request_, route_);
   } catch (...) {
     core_.app.logger().error(reader_.method() + " " + reader_.target() + ": " +
                              describe_exception(std::current_exception()));

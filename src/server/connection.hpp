@@ -114,6 +114,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // The exchange in progress.
   std::optional<request> request_;
+  matched_route route_;  // where the reader routed request_
   response response_;
   std::string head_;
   std::string stock_;

@@ -124,6 +124,7 @@ struct request_reader::impl {
   bool http10 = false;
   bool is_head = false;
   std::optional<vial::request> request;
+  vial::matched_route route;
 };
 
 bool request_reader::impl::check_header() {
@@ -180,8 +181,10 @@ bool request_reader::impl::check_header() {
   request.emplace(vial::request::refused_or_valid(method, target, std::move(fields)));
   request->set_version(static_cast<int>(h.version()));
   if (const auto* refusal = request->refusal()) refused = refusal->status();
-  limit = options.max_body_bytes;
-  if (auto route = app.body_limit(method, request->path())) limit = *route;
+  // Routed once, here: the route's body limit is needed before the body, and dispatch takes
+  // the match from `take_route()`.
+  route = app.match(*request);
+  limit = route.body_limit().value_or(options.max_body_bytes);
   if (auto length = parser->content_length(); length && *length > limit) {
     refuse_body();  // without reading it
     return true;
@@ -354,5 +357,7 @@ request request_reader::take_request() {
   impl_->request.reset();
   return out;
 }
+
+matched_route request_reader::take_route() { return std::move(impl_->route); }
 
 }  // namespace vial::server_detail

@@ -5,10 +5,10 @@
 #include <string>
 #include <string_view>
 
+#include "vial/app/app.hpp"
 #include "vial/http/request.hpp"
 
 namespace vial {
-class app;
 struct server_options;
 }  // namespace vial
 
@@ -69,8 +69,11 @@ class request_reader {
   bool keep_alive() const noexcept;
   bool http10() const noexcept;
   bool is_head() const noexcept;
-  /// After `complete` or `refused`: the request, with its version set.
+  /// After `complete` or `refused`: the request, with its version set, routed by the app.
   request take_request();
+  /// After `complete` or `refused`: where the app routed the request, for
+  /// `app::dispatch(request, route)`, which then does not route it again.
+  matched_route take_route();
 
  private:
   struct impl;

@@ -55,16 +55,16 @@ response test_client::dispatch_once(std::string_view method, std::string_view ta
   }
   if (!h.contains("Host")) h.set("Host", "localhost");
   // As the server does: a bad target or a body over the limit is refused through the app.
-  std::size_t limit = max_body_bytes_;
   request req = request::refused_or_valid(method, full, std::move(h));
-  if (auto route = app_.body_limit(method, req.path())) limit = *route;
+  const matched_route route = app_.match(req);  // once, as the server's reader does
+  const std::size_t limit = route.body_limit().value_or(max_body_bytes_);
   if (body.size() > limit) {
     req.set_refusal(detail::body_too_large(limit));
   } else {
     req.set_body(std::move(body));
   }
   req.set_remote_address(r.remote_address);
-  return app_.dispatch(req);
+  return app_.dispatch(req, route);
 }
 
 void test_client::remember_cookies(const response& res) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "../../src/routing/match_count.hpp"
 #include "support/catch.hpp"
 #include "vial/http/error.hpp"
 #include "vial/routing/error.hpp"
@@ -218,6 +219,59 @@ TEST_CASE("the per-route body limit is visible to the server", "[app][dispatch]"
   CHECK(app.body_limit("POST", "/upload") == std::optional<std::size_t>(1024));
   CHECK_FALSE(app.body_limit("POST", "/small"));
   CHECK_FALSE(app.body_limit("POST", "/none"));
+}
+
+TEST_CASE("a matched route carries the body limit and the match to dispatch", "[app][dispatch]") {
+  vial::app app;
+  app.post("/upload/<int:id>", [](int id) { return std::to_string(id); },
+           {.max_body_bytes = 1024});
+  app.post("/small", [] { return "ok"; });
+  vial::request upload("POST", "/upload/7", {{"Host", "x"}});
+  const vial::matched_route route = app.match(upload);
+  CHECK(route.body_limit() == std::optional<std::size_t>(1024));
+  REQUIRE(upload.params().size() == 1);  // bound once, by match
+  vial::request small("POST", "/small", {{"Host", "x"}});
+  CHECK_FALSE(app.match(small).body_limit());
+  vial::request none("POST", "/none", {{"Host", "x"}});
+  CHECK_FALSE(app.match(none).body_limit());
+  CHECK(app.dispatch(upload, route).body() == "7");
+}
+
+TEST_CASE("dispatch of a matched request does not route it again", "[app][dispatch]") {
+#ifdef NDEBUG
+  WARN("router matches are counted in debug builds only");
+#else
+  vial::app app;
+  app.get("/hello", [] { return "hello"; });
+  app.get("/users/<int:id>", [](int id) { return std::to_string(id); });
+  app.errorhandler(404, [](const vial::http_error&) { return "missing"; });
+  for (const char* path : {"/hello", "/users/3", "/nowhere", "/hello/"}) {
+    CAPTURE(path);
+    vial::request req("GET", path, {{"Host", "x"}});
+    const auto before = vial::detail::router_match_count();
+    const vial::matched_route route = app.match(req);
+    CHECK(vial::detail::router_match_count() == before + 1);
+    app.dispatch(req, route);
+    CHECK(vial::detail::router_match_count() == before + 1);
+  }
+  // The test client routes once per request too, body limit included.
+  test_client client(app);
+  const auto before = vial::detail::router_match_count();
+  CHECK(client.get("/users/5").text() == "5");
+  CHECK(vial::detail::router_match_count() == before + 1);
+#endif
+}
+
+TEST_CASE("a request matched by another app is routed again", "[app][dispatch]") {
+  vial::app first;
+  first.get("/a", [] { return "first"; });
+  vial::app second;
+  second.get("/a", [] { return "second"; });
+  vial::request req("GET", "/a", {{"Host", "x"}});
+  const vial::matched_route route = first.match(req);
+  CHECK(second.dispatch(req, route).body() == "second");
+  vial::request fresh("GET", "/a", {{"Host", "x"}});
+  CHECK(second.dispatch(fresh, vial::matched_route{}).body() == "second");
 }
 
 TEST_CASE("JSON bodies have their own limit, app-wide and per route", "[app][json][limits]") {

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../src/routing/match_count.hpp"
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
 #include "support/eventually.hpp"
@@ -317,6 +318,24 @@ TEST_CASE("server applies a route's own body limit", "[server][limits]") {
   auto c2 = f.connect();
   c2.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n");
   CHECK(c2.read_response().status == 413);
+}
+
+TEST_CASE("server routes each request once, body limit and dispatch alike", "[server][routing]") {
+#ifdef NDEBUG
+  WARN("router matches are counted in debug builds only");
+#else
+  server_fixture f(vial::server_options{.max_body_bytes = 1024});
+  auto c = f.connect();
+  const auto before = vial::detail::router_match_count();
+  std::string body(2000, 'u');
+  c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + body);
+  auto r = c.read_response();
+  CHECK(r.status == 200);
+  CHECK(r.body == "2000");
+  REQUIRE(c.send(get_request("/hello")));
+  CHECK(c.read_response().status == 200);
+  CHECK(vial::detail::router_match_count() == before + 2);
+#endif
 }
 
 TEST_CASE("server applies the URI limit to the request-target, not to a long header field",

@@ -29,11 +29,35 @@
 
 namespace vial {
 
+class app;
 class blueprint;
 struct blueprint_options;
 namespace detail {
 struct view_routes;
+class pipeline;
 }
+
+/// Where routing sent one request (`app::match`): the route that takes it, or the miss (404,
+/// 405, automatic OPTIONS, the strict-slash redirect). The server routes a request once, when
+/// its header has arrived (it needs the route's body limit before reading the body), and hands
+/// this to `dispatch`, which then does not route it again.
+/// Distinct objects: safe. Shared objects: unsafe.
+class matched_route {
+ public:
+  /// Routes nothing: `dispatch` given it routes the request itself.
+  matched_route() = default;
+  /// The body limit of the route that takes the request (`route_options::max_body_bytes`), if
+  /// it sets one.
+  std::optional<std::size_t> body_limit() const noexcept { return body_limit_; }
+
+ private:
+  friend class app;
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  const app* app_ = nullptr;  // the app that matched; another app's dispatch routes again
+  route_match match_;         // its params are moved into the request
+  std::size_t entry_ = none;  // the route found, or for automatic OPTIONS one at the same path
+  std::optional<std::size_t> body_limit_;
+};
 
 /// Per-route settings, set with designated initializers: `{.endpoint = "user"}`.
 struct route_options {
@@ -114,7 +138,7 @@ class app {
   template <class F>
   app& before_request(F&& hook) {
     check_not_frozen("a before_request hook");
-    scope_.before.push_back(detail::make_before_slot(std::forward<F>(hook)));
+    scope_.before.push_back(detail::make_slot<detail::before_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Runs after every request that produced a response, in reverse registration order. Takes
@@ -123,7 +147,7 @@ class app {
   template <class F>
   app& after_request(F&& hook) {
     check_not_frozen("an after_request hook");
-    scope_.after.push_back(detail::make_after_slot(std::forward<F>(hook)));
+    scope_.after.push_back(detail::make_slot<detail::after_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Always runs last, in reverse registration order, even when the request failed. Takes
@@ -132,7 +156,7 @@ class app {
   template <class F>
   app& teardown_request(F&& hook) {
     check_not_frozen("a teardown_request hook");
-    scope_.teardown.push_back(detail::make_teardown_slot(std::forward<F>(hook)));
+    scope_.teardown.push_back(detail::make_slot<detail::teardown_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Handles responses with `status` (404, 405, 500, 504...), raised with `abort` or produced by
@@ -140,7 +164,7 @@ class app {
   template <class F>
   app& errorhandler(int status, F&& handler) {
     check_not_frozen("an error handler");
-    scope_.by_status[status] = detail::make_status_slot(std::forward<F>(handler));
+    scope_.by_status[status] = detail::make_slot<detail::status_kind>(std::forward<F>(handler));
     return *this;
   }
   /// Handles exceptions of type `E` and types derived from it; the most derived registered
@@ -149,7 +173,7 @@ class app {
   app& errorhandler(F&& handler) {
     check_not_frozen("an error handler");
     scope_.add_type_handler(detail::make_type_error_handler<E>(
-        detail::make_error_slot<E>(std::forward<F>(handler))));
+        detail::make_slot<detail::error_kind<E>>(std::forward<F>(handler))));
     return *this;
   }
 
@@ -183,14 +207,14 @@ class app {
   template <class F>
   app& on_startup(F&& hook) {
     check_not_frozen("a startup hook");
-    startup_.push_back(detail::make_lifecycle_slot(std::forward<F>(hook)));
+    startup_.push_back(detail::make_slot<detail::lifecycle_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Runs once after serving stopped and background work drained.
   template <class F>
   app& on_shutdown(F&& hook) {
     check_not_frozen("a shutdown hook");
-    shutdown_.push_back(detail::make_lifecycle_slot(std::forward<F>(hook)));
+    shutdown_.push_back(detail::make_slot<detail::lifecycle_kind>(std::forward<F>(hook)));
     return *this;
   }
   /// Runs the startup hooks (the server calls this before accepting). Freezes the app.
@@ -228,11 +252,18 @@ class app {
   /// anything a request can cause; an escaped exception is a logged 500.
   response dispatch(request& req) const;
   response dispatch(request&& req) const { return dispatch(req); }
+  /// Answers a request routed by `match(req)`, without routing it again.
+  response dispatch(request& req, const matched_route& route) const;
+
+  /// Routes `req` once: finds its route and sets the request's path parameters and JSON limit.
+  /// What it returns is for `dispatch(req, route)`. Freezes the app.
+  matched_route match(request& req) const;
 
   /// Builds the URL of `endpoint` (see `router::url_for`). Throws `build_error`.
   std::string url_for(std::string_view endpoint, const multi_dict& params = {}) const;
 
-  /// The per-route body limit for a request line, if the matched route sets one.
+  /// The per-route body limit for a request line, if the matched route sets one (a server that
+  /// dispatches the request afterwards uses `match(req).body_limit()`, which routes it once).
   std::optional<std::size_t> body_limit(std::string_view method, std::string_view path) const;
 
   const app_options& options() const noexcept { return options_; }
@@ -251,7 +282,6 @@ class app {
     bool chain_async = false;  // a hook or error handler in its scopes is a coroutine
     bridge_options bridge{};   // the route's bridge runs: its label, the app's logger and pool
   };
-  struct dispatch_state;
 
   std::size_t add_route(std::string_view rule, std::initializer_list<std::string_view> methods,
                         detail::route_handler handler, route_options options);
@@ -269,15 +299,21 @@ class app {
   /// A bridge run's options for work named `label`: the app's logger and blocking pool.
   bridge_options bridge_options_for(std::string_view label) const;
   /// For an OPTIONS request answered automatically: a route at the same path, whose hooks run.
-  const route_entry* options_route(const route_match& m, const request& req) const;
-  response dispatch_sync(dispatch_state& st) const;
-  task<response> dispatch_async(dispatch_state& st) const;
+  std::size_t options_route(const route_match& m, const request& req) const;
+  /// The request pipeline (src/app/pipeline.hpp) for a request routed by this app.
+  detail::pipeline start_pipeline(request& req, const matched_route& route) const;
+  /// The whole pipeline as one coroutine: awaits coroutine slots and calls plain ones inline.
+  /// `dispatch` runs it in one bridge run when a hook or error handler of the route is a
+  /// coroutine; otherwise a plain loop runs the same steps without a coroutine frame. `req`
+  /// and `route` (from this app's `match`) must outlive the task.
+  task<response> dispatch_async(request& req, const matched_route& route) const;
 
   app_options options_;
   vial::logger logger_;
   router router_;
   std::vector<route_entry> routes_;
   detail::scope scope_;
+  std::vector<const detail::scope*> miss_scopes_{&scope_};  // the scopes of a routing miss
   std::vector<detail::lifecycle_slot> startup_;
   std::vector<detail::lifecycle_slot> shutdown_;
   mutable std::atomic<bool> frozen_{false};

@@ -84,28 +84,28 @@ class blueprint {
   /// Hooks and error handlers as on `app`, for this blueprint's routes only.
   template <class F>
   blueprint& before_request(F&& hook) {
-    scope_->before.push_back(detail::make_before_slot(std::forward<F>(hook)));
+    scope_->before.push_back(detail::make_slot<detail::before_kind>(std::forward<F>(hook)));
     return *this;
   }
   template <class F>
   blueprint& after_request(F&& hook) {
-    scope_->after.push_back(detail::make_after_slot(std::forward<F>(hook)));
+    scope_->after.push_back(detail::make_slot<detail::after_kind>(std::forward<F>(hook)));
     return *this;
   }
   template <class F>
   blueprint& teardown_request(F&& hook) {
-    scope_->teardown.push_back(detail::make_teardown_slot(std::forward<F>(hook)));
+    scope_->teardown.push_back(detail::make_slot<detail::teardown_kind>(std::forward<F>(hook)));
     return *this;
   }
   template <class F>
   blueprint& errorhandler(int status, F&& handler) {
-    scope_->by_status[status] = detail::make_status_slot(std::forward<F>(handler));
+    scope_->by_status[status] = detail::make_slot<detail::status_kind>(std::forward<F>(handler));
     return *this;
   }
   template <class E, class F>
   blueprint& errorhandler(F&& handler) {
-    scope_->add_type_handler(
-        detail::make_type_error_handler<E>(detail::make_error_slot<E>(std::forward<F>(handler))));
+    scope_->add_type_handler(detail::make_type_error_handler<E>(
+        detail::make_slot<detail::error_kind<E>>(std::forward<F>(handler))));
     return *this;
   }
 

@@ -84,11 +84,11 @@ view_routes make_view_routes(std::shared_ptr<V> v) {
   if constexpr (has_before || has_after) {
     r.hooks = std::make_shared<scope>();
     if constexpr (has_before) {
-      r.hooks->before.push_back(make_before_slot([v](request& q) { return v->before(q); }));
+      r.hooks->before.push_back(make_slot<before_kind>([v](request& q) { return v->before(q); }));
     }
     if constexpr (has_after) {
       r.hooks->after.push_back(
-          make_after_slot([v](request& q, response& s) { return v->after(q, s); }));
+          make_slot<after_kind>([v](request& q, response& s) { return v->after(q, s); }));
     }
   }
   return r;
