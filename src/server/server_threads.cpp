@@ -1,10 +1,18 @@
 #include "server_threads.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 
 #include <boost/asio/post.hpp>
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace vial::server_detail {
 
@@ -16,6 +24,41 @@ thread_local void* current_slot = nullptr;
 // Nothing entered or left a handler, and no thread moved, for this many ticks: the monitor
 // sleeps until the next handler starts.
 constexpr std::size_t quiet_ticks_before_sleep = 64;
+
+// A handler that runs this many ticks without sleeping is replaced too: it computes, and the
+// loop would wait for it.
+constexpr std::size_t cpu_ticks = 10;
+
+int current_tid() {
+#ifdef __linux__
+  return static_cast<int>(::syscall(SYS_gettid));
+#else
+  return 0;
+#endif
+}
+
+// Whether the thread sleeps in the kernel (waits on a lock, I/O, a timer) rather than runs or
+// waits for a CPU. Where this cannot be read, a thread in the same handler is presumed asleep.
+bool asleep(int tid) {
+#ifdef __linux__
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char buf[256];
+  const auto n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  // "tid (comm) S ...": the state follows the last ')' (comm may hold one).
+  const char* close_paren = std::strrchr(buf, ')');
+  if (close_paren == nullptr || close_paren[1] == '\0' || close_paren[2] == '\0') return true;
+  return close_paren[2] != 'R';
+#else
+  (void)tid;
+  return true;
+#endif
+}
 
 }  // namespace
 
@@ -45,6 +88,7 @@ void server_threads::start() {
 }
 
 void server_threads::stop() {
+  ioc_.stop();
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -84,6 +128,7 @@ server_threads::handler_scope::~handler_scope() {
 }
 
 void server_threads::thread_main(std::size_t index) {
+  slots_[index].tid.store(current_tid());
   current_slot = &slots_[index];
   if (index >= io_threads_) {
     std::unique_lock lock(mutex_);
@@ -137,12 +182,14 @@ void server_threads::monitor() {
     for (std::size_t i = 0; i < total_; ++i) {
       auto& s = slots_[i];
       const auto state = s.state.load(std::memory_order_acquire);
-      if (state != s.seen) {
-        active = true;
-      } else if (state & 1) {
-        ++blocked;  // in the same handler as a tick ago
+      if (state != s.seen || (state & 1) == 0) {
+        s.same = 0;
+        s.blocked = false;
+      } else if (s.blocked || ++s.same >= cpu_ticks || asleep(s.tid.load())) {
+        s.blocked = true;  // in the same handler as a tick ago, and not merely preempted
+        ++blocked;
       }
-      if (state & 1) active = true;
+      if (state != s.seen || (state & 1) != 0) active = true;
       s.seen = state;
     }
 

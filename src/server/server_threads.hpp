@@ -24,9 +24,10 @@ namespace vial::server_detail {
 /// are woken for work another thread would have run, and slow every request down).
 ///
 /// A monitor thread (like Go's sysmon) looks at every thread's slot once per `tick`. A thread
-/// found inside the same handler as at the previous look has blocked for at least a tick: a
-/// standby thread joins the loop in its place, so `io_threads` threads stay free for I/O while
-/// handlers block. When there are more free loop threads than `io_threads` again, the monitor
+/// found inside the same handler as at the previous look and asleep in the kernel (not merely
+/// preempted: on a busy machine a loop thread is often descheduled mid-handler) has blocked:
+/// a standby thread joins the loop in its place, so `io_threads` threads stay free for I/O
+/// while handlers block. A handler that computes for `cpu_ticks` ticks is replaced as well. When there are more free loop threads than `io_threads` again, the monitor
 /// posts "park" handlers to the loop; the thread that runs one goes back to standby inside it
 /// (a plain posted handler, never a connection's strand, so nothing waits behind it).
 ///
@@ -43,8 +44,8 @@ class server_threads {
   server_threads& operator=(const server_threads&) = delete;
 
   void start();
-  /// After the context was stopped: wakes every standby thread and joins all threads (a
-  /// thread of this pool calling it is detached instead).
+  /// Stops the context, wakes every standby thread and joins all threads (a thread of this
+  /// pool calling it is detached instead).
   void stop();
 
   /// Marks the calling thread as inside a handler that may block, for its lifetime. Two
@@ -68,6 +69,9 @@ class server_threads {
   struct alignas(64) slot {
     std::atomic<std::uint64_t> state{0};  // handlers entered + left: odd while inside one
     std::uint64_t seen = 0;               // the monitor's previous look
+    std::size_t same = 0;                 // looks that found it in the same handler
+    bool blocked = false;                 // counted blocked until it leaves that handler
+    std::atomic<int> tid{0};              // the kernel's id of the thread, to read its state
     server_threads* owner = nullptr;
   };
 
