@@ -69,6 +69,32 @@ TEST_CASE("a loop thread blocked in a handler is replaced from standby, and goes
   threads.stop();
 }
 
+TEST_CASE("a handler that computes without sleeping is replaced after a few ticks",
+          "[server][threads]") {
+  boost::asio::io_context ioc(2);
+  auto work = boost::asio::make_work_guard(ioc);
+  vial::logger log(nullptr);
+  server_threads threads(ioc, 1, 1, log);
+  threads.start();
+  std::atomic<bool> started{false};
+  std::atomic<bool> answered{false};
+  std::atomic<bool> replaced{false};
+  boost::asio::post(ioc, [&] {
+    server_threads::handler_scope inside;
+    started = true;
+    // Spins (never sleeps) until the loop, now on another thread, has run the next handler.
+    const auto deadline = clock_type::now() + 10s;
+    while (!answered.load() && clock_type::now() < deadline) {
+    }
+    replaced = answered.load();
+  });
+  REQUIRE(vial::test::eventually([&] { return started.load(); }));
+  boost::asio::post(ioc, [&] { answered = true; });
+  CHECK(vial::test::eventually([&] { return replaced.load(); }, 10s));
+  work.reset();
+  threads.stop();
+}
+
 TEST_CASE("with one I/O thread and every worker blocked, the server still reads, answers and "
           "queues",
           "[server][threads]") {
