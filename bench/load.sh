@@ -2,9 +2,11 @@
 # Load benchmark: wrk against vial (sync /hello, coroutine /hello-async), cpp-httplib's hello
 # (defaults and tuned) and an nginx `return 200` ceiling with one worker process, at 64 and
 # 1000 keep-alive connections, all on 127.0.0.1. Reports req/s, p99, errors, server RSS and
-# the ratio to nginx. Reports figures, never asserts.
+# the ratio to nginx. A worker-count sweep serves /hello with 8 and with 64 worker threads (the
+# ratio 64/8 shows what idle workers cost). Reports figures, never asserts.
 #
-# Usage: bench/load.sh [--build DIR] [--duration SECONDS] [--json]
+# Usage: bench/load.sh [--build DIR] [--duration SECONDS] [--connections "64 1000"]
+#                      [--no-httplib] [--json]
 #   DIR defaults to build-server-rel (configure with -DCMAKE_BUILD_TYPE=Release -DVIAL_BUILD_BENCH=ON)
 #   --json prints one JSON object on the last line.
 # Every process started here is stopped by its PID.
@@ -15,11 +17,13 @@ BUILD="$ROOT/build-server-rel"
 DURATION=5
 JSON=0
 CONNS="64 1000"
+HTTPLIB=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) BUILD=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --connections) CONNS=$2; shift 2 ;;
+    --no-httplib) HTTPLIB=0; shift ;;
     --json) JSON=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -90,8 +94,12 @@ measure() {  # name url connections pid
 # --- servers ---
 start_printing_port "$BUILD/bench/vial-bench-load-server" --io 1 --workers 8
 VIAL_PORT=$PORT VIAL_PID=$PID
-start_printing_port "$BUILD/bench/vial-bench-load-httplib"
-HTTPLIB_PORT=$PORT HTTPLIB_PID=$PID
+start_printing_port "$BUILD/bench/vial-bench-load-server" --io 1 --workers 64
+VIAL64_PORT=$PORT VIAL64_PID=$PID
+if [[ $HTTPLIB == 1 ]]; then
+  start_printing_port "$BUILD/bench/vial-bench-load-httplib"
+  HTTPLIB_PORT=$PORT HTTPLIB_PID=$PID
+fi
 NGINX_DIR="$WORK/nginx"
 mkdir -p "$NGINX_DIR/logs"
 NGINX_PORT=$(free_port)
@@ -123,7 +131,9 @@ wait_http "$NGINX_PORT" / || { cat "$NGINX_DIR/stderr" >&2; exit 1; }
 for c in $CONNS; do
   measure nginx "http://127.0.0.1:$NGINX_PORT/" "$c" "$NGINX_PID"
   measure vial_sync "http://127.0.0.1:$VIAL_PORT/hello" "$c" "$VIAL_PID"
+  measure vial_sync_w64 "http://127.0.0.1:$VIAL64_PORT/hello" "$c" "$VIAL64_PID"
   measure vial_async "http://127.0.0.1:$VIAL_PORT/hello-async" "$c" "$VIAL_PID"
+  [[ $HTTPLIB == 1 ]] || continue
   measure httplib_default "http://127.0.0.1:$HTTPLIB_PORT/hello" "$c" "$HTTPLIB_PID"
   # Tuned httplib needs a thread per connection: a fresh server sized for this run.
   start_printing_port "$BUILD/bench/vial-bench-load-httplib-tuned" --threads "$c"
@@ -145,10 +155,19 @@ for name, conns, rps, p99, errors, rss in rows:
     print(f"{name:<16} {conns:>5} {rps:>10.0f} {float(p99):>8.2f} {int(errors):>7} {int(rss)/1024:>7.1f} {ratio:>8.2f}")
     out.append({"server": name, "connections": int(conns), "rps": rps, "p99_ms": float(p99),
                 "errors": int(errors), "rss_kb": int(rss), "ratio_vs_nginx": round(ratio, 3)})
+sweep = []
 for c in sync:
     a = [float(r[2]) for r in rows if r[0] == "vial_async" and r[1] == c]
     if a and sync[c]:
         print(f"coroutine/sync at {c}: {a[0] / sync[c]:.2f}")
+    w64 = [float(r[2]) for r in rows if r[0] == "vial_sync_w64" and r[1] == c]
+    if w64 and sync[c]:
+        row = {"connections": int(c), "rps_workers_8": sync[c], "rps_workers_64": w64[0],
+               "workers_64_vs_8": round(w64[0] / sync[c], 3),
+               "workers_8_vs_nginx": round(sync[c] / nginx[c], 3) if nginx.get(c) else 0.0}
+        sweep.append(row)
+        print(f"/hello at {c}: 64 workers / 8 workers {row['workers_64_vs_8']:.2f}, "
+              f"8 workers / nginx {row['workers_8_vs_nginx']:.2f}")
 if want_json:
-    print(json.dumps({"benchmark": "load", "results": out}))
+    print(json.dumps({"benchmark": "load", "results": out, "worker_sweep": sweep}))
 PY

@@ -16,6 +16,7 @@
 #include "vial/app/app.hpp"
 #include "vial/app/stream.hpp"
 #include "vial/http/error.hpp"
+#include "server_threads.hpp"
 #include "wire.hpp"
 
 namespace vial::server_detail {
@@ -321,6 +322,7 @@ void connection::on_complete() {
 void connection::run_dispatch() {
   response r;
   try {
+    server_threads::handler_scope inside;
     r = core_.app.dispatch(*request_, route_);
   } catch (...) {
     core_.app.logger().error(reader_.method() + " " + reader_.target() + ": " +
@@ -464,6 +466,7 @@ void connection::produce_sync() {
   std::exception_ptr error;
   if (!closed_ && !client_gone_) {
     try {
+      server_threads::handler_scope inside;
       chunk = stream_->next();
     } catch (...) {
       error = std::current_exception();

@@ -130,8 +130,9 @@ struct request_reader::impl {
 bool request_reader::impl::check_header() {
   header_checked = true;
   const auto& h = parser->get();
-  method = std::string(h.method_string());
-  target = std::string(h.target());
+  // Assigned, not rebuilt: the strings keep their capacity from one request to the next.
+  method.assign(h.method_string().data(), h.method_string().size());
+  target.assign(h.target().data(), h.target().size());
   // Beast applies its header limit to the fields alone when the whole header arrives in one
   // read, and from the start of the header otherwise: count the section here so that the limit
   // is the same however the bytes were split.

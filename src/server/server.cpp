@@ -27,6 +27,7 @@
 #include "connection.hpp"
 #include "memory_trim.hpp"
 #include "server_core.hpp"
+#include "server_threads.hpp"
 #include "vial/app/app.hpp"
 
 namespace vial {
@@ -110,7 +111,7 @@ struct server::impl {
   std::chrono::steady_clock::time_point limit_logged{};
   bool watching_backlog = false;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::vector<std::thread> threads;
+  std::unique_ptr<server_detail::server_threads> threads;
   std::unique_ptr<server_detail::memory_trimmer> trimmer;
   std::atomic<std::uint16_t> port{0};
   std::atomic<bool> running{false};
@@ -293,19 +294,9 @@ void server::start() {
   s.started = true;
   s.work.emplace(s.core->ioc.get_executor());
   s.accept();
-  s.threads.reserve(thread_count);
-  for (std::size_t i = 0; i < thread_count; ++i) {
-    s.threads.emplace_back([core = s.core.get(), &log = s.app.logger()] {
-      for (;;) {
-        try {
-          core->ioc.run();
-          return;
-        } catch (const std::exception& e) {
-          log.error(std::string("server thread: ") + e.what());
-        }
-      }
-    });
-  }
+  s.threads = std::make_unique<server_detail::server_threads>(s.core->ioc, io, workers,
+                                                              s.app.logger());
+  s.threads->start();
   server_detail::fix_mmap_threshold(s.options.malloc_mmap_threshold);
   s.trimmer = std::make_unique<server_detail::memory_trimmer>(
       s.options.memory_trim_threshold, std::chrono::seconds(1), s.app.logger());
@@ -349,14 +340,8 @@ void server::impl::stop() {
   work.reset();
   core->gate.clear();
   core->ioc.stop();
-  for (auto& t : threads) {
-    if (t.get_id() == std::this_thread::get_id()) {
-      t.detach();
-    } else if (t.joinable()) {
-      t.join();
-    }
-  }
-  threads.clear();
+  threads->stop();
+  threads.reset();
   trimmer.reset();
   app.shutdown(options.shutdown_timeout);
 }

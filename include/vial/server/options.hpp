@@ -25,8 +25,14 @@ struct access_record {
 struct server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  ///< 0 picks an ephemeral port; `server::port()` reports it
+  /// Threads that run the event loop: accept, reads, writes, timers, and the handlers, inline.
+  /// One serves a 2-core machine at nginx's rate; more only scale with more cores.
   std::size_t io_threads = 1;
-  std::size_t worker_threads = 8;  ///< threads that run app.dispatch (and the bridge)
+  /// How many requests may be inside `app.dispatch` at once (a bridged coroutine counts), and
+  /// how many standby threads replace event-loop threads blocked in a handler. Standby threads
+  /// sleep outside the event loop, so a large value costs no throughput while handlers are
+  /// quick (docs/server.md, "How requests are handled"). Size it for blocking handlers.
+  std::size_t worker_threads = 8;
   std::size_t max_header_bytes = 16 * 1024;       ///< request line + headers; 431 past it
   std::size_t max_body_bytes = 8 * 1024 * 1024;   ///< 413 past it (routes may override)
   std::size_t max_uri_bytes = 8 * 1024;           ///< 414 past it
