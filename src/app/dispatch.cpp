@@ -144,7 +144,7 @@ void log_unhandled(const logger& log, std::string_view label, std::exception_ptr
 
 }  // namespace
 
-response app::dispatch(request& req) const {
+response app::dispatch_request(request& req) const {
   if (!is_frozen()) freeze();
   // A refused request whose path could not be parsed (empty) matches nothing.
   dispatch_state st{req, req.path().empty() ? route_match{}
@@ -228,7 +228,7 @@ std::optional<response> routing_answer(const request& req, const route_match& m,
                     vial::headers{{"Allow", m.allowed}});
       return std::nullopt;
     case outcome::redirect: {
-      std::string location = m.location;
+      std::string location = std::string(req.script_root()) + m.location;
       if (!req.query_string().empty()) location.append("?").append(req.query_string());
       return redirect(location, 308);
     }
