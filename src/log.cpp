@@ -5,6 +5,8 @@
 #include <mutex>
 #include <string>
 
+#include "http/request_id.hpp"
+
 namespace vial {
 
 std::string_view to_string(log_level level) noexcept {
@@ -34,6 +36,13 @@ logger::logger(log_sink sink, log_level min_level) : sink_(std::move(sink)), min
 
 void logger::log(log_level level, std::string_view message) const {
   if (!enabled(level)) return;
+  if (std::string_view id = detail::current_request_id(); !id.empty()) {
+    // A line logged while a request is dispatched names it, as its access record does.
+    std::string line;
+    line.reserve(id.size() + 3 + message.size());
+    line.append("[").append(id).append("] ").append(message);
+    return sink_(level, escape_controls(line));
+  }
   auto is_control = [](char c) {
     return static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f;
   };

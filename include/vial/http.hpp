@@ -9,6 +9,7 @@
 #include "vial/http/multi_dict.hpp"
 #include "vial/http/multipart.hpp"
 #include "vial/http/path_params.hpp"
+#include "vial/http/proxy.hpp"
 #include "vial/http/request.hpp"
 #include "vial/http/response.hpp"
 #include "vial/http/status.hpp"

@@ -21,7 +21,8 @@ using log_sink = detail::sync_callback<log_level, std::string_view>;
 
 /// A level filter in front of a sink. The default writes "LEVEL vial: message" lines to stderr.
 /// Messages often quote request data (a decoded path, a JSON field): `log` passes them through
-/// `escape_controls` first, so a CR or LF sent by a client cannot start a forged line.
+/// `escape_controls` first, so a CR or LF sent by a client cannot start a forged line. A line
+/// logged while a request is being dispatched on the thread starts with its id: "[id] ...".
 /// Distinct objects: safe. Shared objects: safe (const use), once configured.
 class logger {
  public:

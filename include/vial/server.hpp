@@ -1,4 +1,5 @@
 #pragma once
 
+#include "vial/server/access_log.hpp"
 #include "vial/server/options.hpp"
 #include "vial/server/server.hpp"

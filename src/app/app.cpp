@@ -101,6 +101,7 @@ blocking_pool& app::blocking() const {
 
 void app::startup() {
   freeze();
+  draining_.store(false, std::memory_order_release);
   const bridge_options bo = bridge_options_for("startup");
   for (const auto& hook : startup_) {
     if (hook.is_async()) {
@@ -148,6 +149,15 @@ background_handle app::background(std::function<void()> work, std::string name) 
 
 std::string app::url_for(std::string_view endpoint, const multi_dict& params) const {
   return router_.url_for(endpoint, params);
+}
+
+std::string app::url_for(const request& req, std::string_view endpoint, const multi_dict& params,
+                         bool external) const {
+  std::string path = router_.url_for(endpoint, params);
+  std::string url;
+  if (external) url.append(req.scheme()).append("://").append(req.host());
+  url.append(req.script_root()).append(path);
+  return url;
 }
 
 std::optional<std::size_t> app::body_limit(std::string_view method, std::string_view path) const {

@@ -116,8 +116,8 @@ detail::pipeline app::start_pipeline(request& req, const matched_route& route) c
 
 response app::dispatch(request& req) const { return dispatch(req, match(req)); }
 
-response app::dispatch(request& req, const matched_route& route) const {
-  if (route.app_ != this) return dispatch(req, match(req));
+response app::dispatch_request(request& req, const matched_route& route) const {
+  if (route.app_ != this) return dispatch_request(req, match(req));
   const route_entry* entry = route.entry_ == matched_route::none ? nullptr : &routes_[route.entry_];
   const bool found = route.match_.result == route_match::outcome::found;
   if (!(entry ? entry->chain_async : miss_chain_async_)) {

@@ -267,7 +267,7 @@ void pipeline::dispatch_without_handler() {
       return;
     case outcome::redirect: {
       // Flask's strict slashes: 308 to the rule with the slash, keeping the query.
-      std::string location = match_.location;
+      std::string location = std::string(req_.script_root()) + match_.location;
       if (!req_.query_string().empty()) location.append("?").append(req_.query_string());
       res_ = redirect(location, 308);
       enter(stage::finalize);

@@ -189,7 +189,7 @@ void enable_sessions(app& a, session_options options) {
     if (options.permanent) c.max_age = options.max_age;
     c.path = options.path;
     c.domain = options.domain;
-    c.secure = options.secure;
+    c.secure = options.secure || req.is_secure();
     c.http_only = options.http_only;
     c.same_site = options.same_site;
     res.set_cookie(options.cookie_name,

@@ -1,6 +1,10 @@
 #include "vial/http/status.hpp"
 #include "vial/client/http_client.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -38,6 +42,7 @@
 #include "connection_pool.hpp"
 #include "target_url.hpp"
 #include "tls.hpp"
+#include "http/request_id.hpp"
 #include "vial/async/error.hpp"
 #include "vial/async/to_thread.hpp"
 #include "vial/http/url.hpp"
@@ -121,6 +126,18 @@ bool looks_stale(const exchange_result& r) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == asio::ssl::error::stream_truncated;
+}
+
+/// Whether a pooled connection is already unusable: the peer closed or reset it, or sent
+/// something unasked (an idle-timeout 408, a TLS close_notify) before closing. One
+/// non-blocking peek, no waiting: a POST is never retried, so it is not sent on such a
+/// connection in the first place.
+bool peer_gone(connection& conn) noexcept {
+  char byte;
+  const int fd = conn.lowest().socket().native_handle();
+  const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n >= 0) return true;  // 0: orderly close; > 0: bytes nobody asked for
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
 template <class Stream>
@@ -315,7 +332,8 @@ struct http_client::impl {
 
   /// One request and response on a pooled connection. For an idempotent request, a pooled
   /// connection the peer had closed is dropped and the next one tried, until a new connection
-  /// (a pool that sat idle may hold several stale ones; each attempt removes one).
+  /// (a pool that sat idle may hold several stale ones; each attempt removes one). Any other
+  /// request is sent on a pooled connection only after a peek found it open.
   task<client_response> exchange(method m, const target_url& target, const vial::headers& extra,
                                  const std::optional<std::string>& body,
                                  const std::string& content_type, std::size_t limit) {
@@ -336,6 +354,8 @@ struct http_client::impl {
     const std::string key = target.origin();
     for (;;) {
       lease slot = co_await pool.acquire(key);
+      // A request that is not retried is not sent on a connection the peer has closed.
+      if (slot.reused() && !idempotent(m) && peer_gone(*slot.conn)) continue;
       if (!slot.conn) slot.conn = co_await connect(target, url);
       http::response_parser<http::string_body> parser;
       parser.body_limit(limit);
@@ -527,11 +547,23 @@ request_options::operator request_options_view() const noexcept {
   return view;
 }
 
+namespace {
+
+// A call made while a request is handled carries its id, so the upstream's logs can be joined
+// with ours. Read here, on the caller's thread, before the call moves to the client's.
+request_options with_request_id(request_options o) {
+  std::string_view id = detail::current_request_id();
+  if (!id.empty() && !o.headers.contains("X-Request-Id")) o.headers.add("X-Request-Id", id);
+  return o;
+}
+
+}  // namespace
+
 // The public calls are plain functions: everything is copied into owned storage here, before
 // the task exists, and the coroutine (impl::call) takes only owned values.
 task<client_response> http_client::request(method m, std::string_view url,
                                            request_options_view options) {
-  return impl_->call(m, std::string(url), request_options(options));
+  return impl_->call(m, std::string(url), with_request_id(request_options(options)));
 }
 
 task<client_response> http_client::get(std::string_view url, request_options_view options) {
@@ -548,7 +580,7 @@ task<client_response> http_client::post_json(std::string_view url, const nlohman
   request_options owned(options);
   owned.json = body;
   owned.body.reset();
-  return impl_->call(method::post, std::string(url), std::move(owned));
+  return impl_->call(method::post, std::string(url), with_request_id(std::move(owned)));
 }
 task<client_response> http_client::put(std::string_view url, request_options_view options) {
   return request(method::put, url, options);
@@ -579,7 +611,7 @@ client_response http_client::fetch(method m, std::string_view url,
   auto meet = std::make_shared<rendezvous>();
   // The caller of a blocking call is its thread.
   static thread_local const char this_thread_caller = 0;
-  impl_->start(m, std::string(url), request_options(options), &this_thread_caller,
+  impl_->start(m, std::string(url), with_request_id(request_options(options)), &this_thread_caller,
                [meet](std::exception_ptr e, client_response r) {
                  {
                    std::lock_guard lock(meet->mutex);

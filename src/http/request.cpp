@@ -143,6 +143,17 @@ void request::parse_target(std::string_view target) {
   }
 }
 
+std::string_view request::host() const noexcept {
+  if (host_) return *host_;
+  return headers_.get_or("Host", {});
+}
+
+std::string request::url_root() const {
+  std::string root(scheme_);
+  root.append("://").append(host()).append(script_root_).push_back('/');
+  return root;
+}
+
 void request::set_refusal(const http_error& error) {
   refusal_ = std::make_shared<const http_error>(error);
 }

@@ -141,6 +141,7 @@ void connection::begin_request() {
     buffer_.shrink_to_fit();  // after a large request: keep only what is pipelined
     account_buffer();
   }
+  logged_.clear();
   timed_out_ = false;
   body_bytes_ = 0;
   phase_ = phase::idle;
@@ -330,6 +331,7 @@ void connection::run_dispatch() {
     r = response::text("500 Internal Server Error\n", 500);
   }
   core_.gate.release();
+  note_for_access_log(*request_);
   request_.reset();
   if (closed_) return;
   write_response(std::move(r));
@@ -392,15 +394,29 @@ void connection::linger_close() {
   read_more();
 }
 
+// What the access record needs from a dispatched request, which is gone by the time the
+// response has left: its client address (after trusted proxy headers), id and two headers.
+void connection::note_for_access_log(const request& req) {
+  if (!core_.options.access_log) return;
+  logged_.client.assign(req.remote_address());
+  logged_.request_id.assign(req.id());
+  logged_.referer.assign(req.headers().get_or("Referer", {}));
+  logged_.user_agent.assign(req.headers().get_or("User-Agent", {}));
+}
+
 void connection::log_access(int status) {
   if (!core_.options.access_log) return;
   access_record record{
-      .remote = remote_,
+      .remote = logged_.client.empty() ? remote_ : logged_.client,
       .method = reader_.method().empty() ? std::string("-") : escape_controls(reader_.method()),
       .target = reader_.target().empty() ? std::string("-") : escape_controls(reader_.target()),
       .status = status,
       .bytes = body_bytes_,
       .duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),
+      .request_id = logged_.request_id,
+      .referer = escape_controls(logged_.referer),
+      .user_agent = escape_controls(logged_.user_agent),
+      .version = http10_ ? 10 : 11,
   };
   try {
     core_.options.access_log(record);

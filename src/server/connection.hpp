@@ -78,6 +78,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool on_body();
   void on_complete();
   void run_dispatch();
+  void note_for_access_log(const request& req);
   void write_response(response r);
   void finish_exchange();
   void reject(int status, bool close, std::string_view extra = {});
@@ -105,6 +106,16 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t buffer_accounted_ = 0;  // buffer_'s capacity as counted in read_buffer_bytes
   request_reader reader_;
   std::string remote_;
+  struct noted_request {
+    std::string client, request_id, referer, user_agent;
+    void clear() {
+      client.clear();
+      request_id.clear();
+      referer.clear();
+      user_agent.clear();
+    }
+  };
+  noted_request logged_;  // from the dispatched request, for the access record
   phase phase_ = phase::idle;
   bool reading_ = false;
   bool closed_ = false;

@@ -305,6 +305,7 @@ void server::start() {
 
 void server::impl::stop() {
   core->stopping = true;
+  app.begin_draining();  // readiness turns false before anything else drains
   std::promise<void> listener_closed;
   asio::post(acceptor->get_executor(),
              [this, &listener_closed] { close_listener(listener_closed); });

@@ -15,6 +15,7 @@
 #include "vial/async/error.hpp"
 #include "vial/async/gather.hpp"
 #include "vial/async/timeout.hpp"
+#include "vial/testing/test_client.hpp"
 
 using namespace std::chrono_literals;
 using vial::client_errc;
@@ -537,4 +538,66 @@ TEST_CASE("upstream faults and timeouts leave no socket open in the client",
   CHECK(client.idle_connections() == 0);
   CHECK(vial::test::wait_for_sockets_at_most(baseline));
   CHECK(get(client, up.url("/hello")).text() == "hello");
+}
+
+TEST_CASE("calls made while a request is handled carry its X-Request-Id",
+          "[client][request_id]") {
+  upstream up;
+  http_client client;
+  vial::app app({.proxy = {.x_request_id = true}});
+  app.get("/sync", [&] { return client.get_sync(up.url("/echo")).text(); });
+  app.get("/async", [&]() -> vial::task<std::string> {
+    auto r = co_await client.get(up.url("/echo"));
+    co_return r.text();
+  });
+  app.get("/own", [&] {
+    return client.get_sync(up.url("/echo"), {.headers = {{"X-Request-Id", "mine"}}}).text();
+  });
+  vial::test_client tc(app);
+  for (const char* path : {"/sync", "/async"}) {
+    CAPTURE(path);
+    auto r = tc.get(path, {.headers = {{"X-Request-Id", "trace-7"}}});
+    CHECK(nlohmann::json::parse(r.text())["x_request_id"] == "trace-7");
+    auto generated = tc.get(path);
+    CHECK(nlohmann::json::parse(generated.text())["x_request_id"] ==
+          generated.header("X-Request-Id").value_or("?"));
+  }
+  CHECK(nlohmann::json::parse(tc.get("/own").text())["x_request_id"] == "mine");
+  // Outside a request nothing is added.
+  CHECK(nlohmann::json::parse(get(client, up.url("/echo")).text())["x_request_id"] == "");
+}
+
+TEST_CASE("a POST is not sent on a pooled connection the upstream closed while idle",
+          "[client][pool][stale]") {
+  upstream up;
+  http_client client;
+  auto post = [&](std::string path) {
+    return vial::async_to_sync(client.post(up.url(path), {.body = "payload"}));
+  };
+  CHECK(post("/idle-close/20").status() == 200);
+  REQUIRE(up.wait_for_disconnects(1, 5s));  // closed by the upstream while in our pool
+  auto r = post("/echo");
+  CHECK(r.status() == 200);
+  CHECK(nlohmann::json::parse(r.text())["body"] == "payload");
+  CHECK(client.connections_opened() == 2);
+  CHECK(client.requests_sent() == 2);  // never written to the closed connection
+}
+
+TEST_CASE("a POST reuses a pooled connection the upstream keeps open", "[client][pool][stale]") {
+  upstream up;
+  http_client client;
+  for (int i = 0; i < 3; ++i) {
+    CHECK(vial::async_to_sync(client.post(up.url("/echo"), {.body = "x"})).status() == 200);
+  }
+  CHECK(client.connections_opened() == 1);
+}
+
+TEST_CASE("a GET on a connection the upstream closed while idle is retried on a new one",
+          "[client][pool][stale]") {
+  upstream up;
+  http_client client;
+  CHECK(get(client, up.url("/idle-close/20")).status() == 200);
+  REQUIRE(up.wait_for_disconnects(1, 5s));
+  CHECK(get(client, up.url("/hello")).text() == "hello");
+  CHECK(client.connections_opened() == 2);
 }

@@ -66,6 +66,7 @@ struct upstream::impl {
       res.keep_alive(req.keep_alive());
       res.set(http::field::content_type, "text/plain");
       bool close_after = false;
+      std::optional<std::chrono::milliseconds> idle_close;
       if (path == "/hello") {
         res.set("X-Upstream", "yes");
         res.body() = "hello";
@@ -84,6 +85,7 @@ struct upstream::impl {
         j["user_agent"] = std::string(req[http::field::user_agent]);
         j["host"] = std::string(req[http::field::host]);
         j["x_token"] = std::string(req["X-Token"]);
+        j["x_request_id"] = std::string(req["X-Request-Id"]);
         res.body() = j.dump();
       } else if (path.starts_with("/delay/")) {
         asio::steady_timer t(ioc, std::chrono::milliseconds(std::stoi(path.substr(7))));
@@ -148,6 +150,11 @@ struct upstream::impl {
       } else if (path == "/drop") {
         res.body() = "dropped";
         close_after = true;  // keep-alive advertised, then closed: a stale pooled connection
+      } else if (path.starts_with("/idle-close/")) {
+        // Keep-alive advertised, then closed after that many ms idle (an upstream's idle
+        // timeout shorter than the client's).
+        idle_close = std::chrono::milliseconds(std::stoi(path.substr(12)));
+        res.body() = "closing when idle";
       } else {
         res.result(http::status::not_found);
         res.body() = "no such path";
@@ -162,6 +169,11 @@ struct upstream::impl {
         std::tie(wec, n) = co_await http::async_write(s, sr, asio::as_tuple(asio::use_awaitable));
       }
       if (wec || close_after || !res.keep_alive()) co_return;
+      if (idle_close) {
+        asio::steady_timer t(ioc, *idle_close);
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_return;
+      }
     }
   }
 

@@ -17,7 +17,8 @@ namespace vial::test {
 
 /// A small HTTP/1.1 server on 127.0.0.1 (ephemeral port) with scripted misbehaviour, for client
 /// tests. Paths: /hello /json /not-json /echo /delay/<ms> /chunked /big /redirect/<n>
-/// /see-other /temporary /loop /hang /garbage /cut /drop /silent-close, and the faulty answers
+/// /see-other /temporary /loop /hang /garbage /cut /drop /idle-close/<ms> /silent-close, and the
+/// faulty answers
 /// /not-http /half-head /bad-chunk /cut-chunk /huge-header. Runs on its own thread.
 class upstream {
  public:

@@ -21,6 +21,7 @@
 #include "vial/async/task.hpp"
 #include "vial/async/to_thread.hpp"
 #include "vial/http/multi_dict.hpp"
+#include "vial/http/proxy.hpp"
 #include "vial/http/request.hpp"
 #include "vial/http/response.hpp"
 #include "vial/log.hpp"
@@ -86,6 +87,11 @@ struct app_options {
   /// The longest body `req.json()` parses; 413 past it. Lower than the server's body limit
   /// because parsed JSON takes many times its size in memory (docs/design.md).
   std::size_t max_json_bytes = request::default_max_json_bytes;
+  /// Which forwarding headers to trust, by number of proxies in front (off by default):
+  /// `{.x_for = 1, .x_proto = 1}` behind one nginx. Applied at the start of `dispatch`, so
+  /// hooks, handlers and the access log see the client's address and scheme
+  /// (docs/server.md, "Behind a proxy").
+  proxy_options proxy{};
 };
 
 /// A vial application: routes, hooks and error handlers, and `dispatch`, the one entry point
@@ -217,8 +223,15 @@ class app {
     shutdown_.push_back(detail::make_slot<detail::lifecycle_kind>(std::forward<F>(hook)));
     return *this;
   }
-  /// Runs the startup hooks (the server calls this before accepting). Freezes the app.
+  /// Runs the startup hooks (the server calls this before accepting). Freezes the app, and
+  /// clears `is_draining()`.
   void startup();
+  /// Marks the app as going away: `server::stop` calls it as soon as a graceful stop begins,
+  /// before in-flight requests finish, so readiness checks (health.hpp) answer 503 while the
+  /// process drains. Safe from any thread.
+  void begin_draining() noexcept { draining_.store(true, std::memory_order_release); }
+  /// True from `begin_draining()` until the next `startup()`.
+  bool is_draining() const noexcept { return draining_.load(std::memory_order_acquire); }
   /// Drains background work for up to `background_deadline`, then runs the shutdown hooks.
   /// Returns how much background work was abandoned.
   std::size_t shutdown(std::chrono::milliseconds background_deadline = std::chrono::seconds(10));
@@ -248,8 +261,9 @@ class app {
   /// Runs the startup hooks first. Defined by the server module (server/server.hpp).
   void run(const server_options& options = {});
 
-  /// Answers one request: hooks, routing, handler, error handlers, teardown. Never throws for
-  /// anything a request can cause; an escaped exception is a logged 500.
+  /// Answers one request: proxy headers (`app_options::proxy`), the request id, then hooks,
+  /// routing, handler, error handlers, teardown. Never throws for anything a request can
+  /// cause; an escaped exception is a logged 500. The response carries `X-Request-Id`.
   response dispatch(request& req) const;
   response dispatch(request&& req) const { return dispatch(req); }
   /// Answers a request routed by `match(req)`, without routing it again.
@@ -261,6 +275,11 @@ class app {
 
   /// Builds the URL of `endpoint` (see `router::url_for`). Throws `build_error`.
   std::string url_for(std::string_view endpoint, const multi_dict& params = {}) const;
+  /// The URL of `endpoint` as the client of `req` sees it: under `req.script_root()`, and with
+  /// `external` as an absolute URL on `req.scheme()` and `req.host()` (for links in emails,
+  /// OAuth callbacks). Behind a proxy, set `app_options::proxy` so these are the public ones.
+  std::string url_for(const request& req, std::string_view endpoint,
+                      const multi_dict& params = {}, bool external = false) const;
 
   /// The per-route body limit for a request line, if the matched route sets one (a server that
   /// dispatches the request afterwards uses `match(req).body_limit()`, which routes it once).
@@ -307,6 +326,8 @@ class app {
   /// coroutine; otherwise a plain loop runs the same steps without a coroutine frame. `req`
   /// and `route` (from this app's `match`) must outlive the task.
   task<response> dispatch_async(request& req, const matched_route& route) const;
+  /// `dispatch` once the request's context (proxy headers, id) is set: the pipeline.
+  response dispatch_request(request& req, const matched_route& route) const;
 
   app_options options_;
   vial::logger logger_;
@@ -317,6 +338,7 @@ class app {
   std::vector<detail::lifecycle_slot> startup_;
   std::vector<detail::lifecycle_slot> shutdown_;
   mutable std::atomic<bool> frozen_{false};
+  std::atomic<bool> draining_{false};
   mutable bool miss_chain_async_ = false;  // set once by freeze()
   mutable std::unique_ptr<blocking_pool> blocking_;
   mutable std::unique_ptr<vial::background_executor> background_;

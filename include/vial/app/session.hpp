@@ -20,6 +20,8 @@ struct session_options {
   bool permanent = false;
   std::string path = "/";
   std::string domain{};
+  /// Secure is sent when this is true or the request came over https (`req.is_secure()`,
+  /// which behind TLS termination needs `app_options::proxy.x_proto`).
   bool secure = false;
   bool http_only = true;
   std::string same_site = "Lax";

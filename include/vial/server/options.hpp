@@ -12,12 +12,16 @@ namespace vial {
 
 /// One line of the access log.
 struct access_record {
-  std::string remote;   ///< "127.0.0.1:53122"
+  std::string remote;   ///< "127.0.0.1:53122", or the client's behind trusted proxies
   std::string method;
   std::string target;
   int status = 0;
   std::size_t bytes = 0;  ///< body bytes sent
   std::chrono::microseconds duration{0};
+  std::string request_id;  ///< `request::id()`; empty when refused before dispatch
+  std::string referer;     ///< the Referer header, or empty
+  std::string user_agent;  ///< the User-Agent header, or empty
+  int version = 11;        ///< HTTP version as major*10+minor
 };
 
 /// Server settings, set with designated initializers: `{.port = 0, .worker_threads = 4}`.

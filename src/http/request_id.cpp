@@ -1,0 +1,65 @@
+#include "http/request_id.hpp"
+
+#include <cstdint>
+#include <random>
+
+namespace vial::detail {
+
+namespace {
+
+thread_local std::string_view current_id;
+
+bool is_id_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("-_.:+/=@").find(c) != std::string_view::npos;
+}
+
+// SplitMix64: consecutive counters give unrelated-looking values.
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+void append_hex(std::string& out, std::uint64_t v) {
+  static constexpr char digits[] = "0123456789abcdef";
+  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(digits[(v >> shift) & 0xf]);
+}
+
+}  // namespace
+
+bool is_valid_request_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > max_request_id_bytes) return false;
+  for (char c : id) {
+    if (!is_id_char(c)) return false;
+  }
+  return true;
+}
+
+std::string generate_request_id() {
+  struct thread_state {
+    std::uint64_t prefix;
+    std::uint64_t counter = 0;
+    thread_state() {
+      std::random_device device;
+      prefix = (std::uint64_t{device()} << 32) ^ device();
+    }
+  };
+  thread_local thread_state state;
+  std::string id;
+  id.reserve(32);
+  append_hex(id, state.prefix);
+  append_hex(id, mix(state.prefix ^ ++state.counter));
+  return id;
+}
+
+std::string_view current_request_id() noexcept { return current_id; }
+
+request_id_scope::request_id_scope(std::string_view id) noexcept : previous_(current_id) {
+  current_id = id;
+}
+
+request_id_scope::~request_id_scope() { current_id = previous_; }
+
+}  // namespace vial::detail
