@@ -178,6 +178,25 @@ response app::dispatch(request& req) const {
   }
 }
 
+task<response> app::dispatch_on_loop(request& req) const {
+  if (!is_frozen()) freeze();
+  // The setup of dispatch() for a route event_loop_route found, then the coroutine chain on
+  // the awaiting executor (no bridge run: the caller's executor is the request's scope).
+  dispatch_state st{req, req.path().empty() ? route_match{}
+                                            : router_.match(req.method_name(), req.path())};
+  req.set_max_json_bytes(options_.max_json_bytes);
+  if (st.match.result == route_match::outcome::found) {
+    st.route = &routes_[st.match.route];
+    st.scopes = st.route->scopes;
+    req.set_max_json_bytes(st.route->max_json_bytes);
+    req.set_params(std::move(st.match.params));
+  } else {
+    st.app_only[0] = &scope_;
+    st.scopes = st.app_only;
+  }
+  co_return co_await dispatch_async(st);
+}
+
 const app::route_entry* app::options_route(const route_match& m, const request& req) const {
   if (m.result != route_match::outcome::method_not_allowed || req.method() != method::options) {
     return nullptr;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -109,6 +110,7 @@ void connection::close() {
   idle_mark_ = 0;
   phase_ = phase::closed;
   cancel_.emit(asio::cancellation_type::terminal);
+  if (scope_) loop_cancel_.emit(asio::cancellation_type::terminal);
   close_stream();
   clear_deadline();
   timer_.cancel();
@@ -230,22 +232,36 @@ void connection::on_complete() {
   http10_ = reader_.http10();
   is_head_ = reader_.is_head();
   phase_ = phase::busy;
+  ++exchanges_;
   clear_deadline();
   request_.emplace(reader_.take_request());  // refused: answered by the app, through its hooks
   request_->set_remote_address(remote_);
+  if (auto loop = core_.app.event_loop_route(request_->method_name(), request_->path())) {
+    return run_on_loop(*loop);
+  }
   if (core_.gate.try_acquire()) return run_dispatch();
   auto job = [self = shared_from_this()] {
     asio::dispatch(self->socket_.get_executor(), [self] { self->run_dispatch(); });
   };
   if (!core_.gate.enqueue(std::move(job), true)) {
     request_.reset();
-    reject(503, false, "Retry-After: 1\r\n");
+    return reject(503, false, "Retry-After: 1\r\n");
   }
+  queued_ = true;
+  watch_client();  // a request whose client left is not run
 }
 
 // ---- dispatch and write ----------------------------------------------------------------------
 
 void connection::run_dispatch() {
+  queued_ = false;
+  if (closed_) {
+    // The client left while the request waited for a worker: nobody would read the answer,
+    // and its side effects would happen for no one.
+    core_.gate.release();
+    request_.reset();
+    return;
+  }
   response r;
   try {
     r = core_.app.dispatch(*request_);
@@ -258,6 +274,75 @@ void connection::run_dispatch() {
   request_.reset();
   if (closed_) return;
   write_response(std::move(r));
+}
+
+// The chain runs on the connection's strand through a request-scoped executor and takes no
+// worker; the cancellation slot lets a client that leaves (or a server stop) cancel it.
+void connection::run_on_loop(const detail::request_scope_options& options) {
+  if (core_.loop_requests.fetch_add(1) >= core_.options.max_event_loop_requests) {
+    core_.loop_requests.fetch_sub(1);
+    request_.reset();
+    return reject(503, false, "Retry-After: 1\r\n");
+  }
+  scope_ = std::make_shared<detail::request_scope>(options);
+  // The completion is bound to the plain strand, so its own work guard is not counted as the
+  // request's work.
+  auto done = [self = shared_from_this()](std::exception_ptr e, response r) {
+    // co_spawn's frame is still on the stack, holding work through the scope: look for
+    // leftover work once it has unwound.
+    asio::post(self->socket_.get_executor(), [self, e, r = std::move(r)]() mutable {
+      self->finish_on_loop(e, std::move(r));
+    });
+  };
+  asio::co_spawn(detail::request_executor(socket_.get_executor(), scope_),
+                 core_.app.dispatch_on_loop(*request_),
+                 asio::bind_cancellation_slot(
+                     loop_cancel_.slot(),
+                     asio::bind_executor(socket_.get_executor(), std::move(done))));
+  watch_client();
+}
+
+void connection::finish_on_loop(std::exception_ptr error, response r) {
+  core_.loop_requests.fetch_sub(1);
+  loop_cancel_.slot().clear();
+  scope_->finish();  // leftover work: reported by route name, and cancelled
+  scope_.reset();
+  if (error) {
+    core_.app.logger().error(reader_.method() + " " + reader_.target() + ": " +
+                             describe_exception(error));
+    r = response::text("500 Internal Server Error\n", 500);
+  }
+  request_.reset();
+  if (closed_) return;
+  write_response(std::move(r));
+}
+
+// While a request waits or runs, notices a client that closes or resets its connection. It
+// waits for readability without reading: bytes of a pipelined request stay in the socket
+// until this request is answered.
+void connection::watch_client() {
+  if (watching_ || closed_) return;
+  watching_ = true;
+  socket_.async_wait(socket_type::wait_read,
+                     [self = shared_from_this(), exchange = exchanges_](error_code ec) {
+                       self->on_client_readable(ec, exchange);
+                     });
+}
+
+void connection::on_client_readable(error_code ec, std::uint64_t exchange) {
+  watching_ = false;
+  // Only a request that waits for a worker or runs on the event loop can still be stopped.
+  if (ec || closed_ || phase_ != phase::busy || !(queued_ || scope_)) return;
+  // A watch left from an earlier request may have seen that request's successor arrive.
+  if (exchange != exchanges_) return watch_client();
+  error_code ignored;
+  // Readable with nothing to read: end of stream or an error, so the client is gone. With
+  // bytes waiting (the next pipelined request), it is still there.
+  if (socket_.available(ignored) != 0) return;
+  core_.app.logger().debug(reader_.method() + " " + reader_.target() +
+                           ": the client left before the response; " +
+                           (scope_ ? "cancelled" : "not run"));
+  close();
 }
 
 void connection::write_response(response r) {

@@ -20,6 +20,7 @@
 #include "vial/async/background.hpp"
 #include "vial/async/task.hpp"
 #include "vial/async/to_thread.hpp"
+#include "vial/detail/request_executor.hpp"
 #include "vial/http/multi_dict.hpp"
 #include "vial/http/request.hpp"
 #include "vial/http/response.hpp"
@@ -35,6 +36,19 @@ namespace detail {
 struct view_routes;
 }
 
+/// Where a route with a coroutine handler runs, with its whole chain (hooks, error handlers,
+/// view methods). A route with a plain handler always runs on a server worker.
+enum class coroutine_mode {
+  /// Through `async_to_sync` on the worker that dispatched the request, which it holds until
+  /// the response is ready. For coroutines that call blocking code (without `to_thread`).
+  bridge,
+  /// On the server's event loop (the connection's strand): while the coroutine awaits it holds
+  /// no thread, so thousands of requests can be in flight. Sync hooks and error handlers in
+  /// the chain then run inline on an I/O thread, so they must be short; blocking work goes
+  /// through `to_thread`. docs/async.md ("Bridge or event loop").
+  event_loop,
+};
+
 /// Per-route settings, set with designated initializers: `{.endpoint = "user"}`.
 struct route_options {
   /// The name `url_for` knows the route by. Default: the rule text ("/users/<int:id>").
@@ -44,6 +58,8 @@ struct route_options {
   std::optional<std::size_t> max_body_bytes{};
   /// Overrides `app_options::max_json_bytes` for this route: `req.json()` answers 413 past it.
   std::optional<std::size_t> max_json_bytes{};
+  /// Where a coroutine handler runs. Default: the blueprint's setting, else the app's.
+  std::optional<coroutine_mode> coroutines{};
 };
 
 /// App-wide settings, set with designated initializers.
@@ -62,6 +78,12 @@ struct app_options {
   /// The longest body `req.json()` parses; 413 past it. Lower than the server's body limit
   /// because parsed JSON takes many times its size in memory (docs/design.md).
   std::size_t max_json_bytes = request::default_max_json_bytes;
+  /// Where coroutine handlers run unless their route or blueprint says otherwise.
+  coroutine_mode coroutines = coroutine_mode::bridge;
+  /// An event-loop coroutine that runs longer than this without suspending is logged as a
+  /// warning naming its route: it is blocking an I/O thread (asyncio's debug mode). Zero
+  /// disables the check.
+  std::chrono::milliseconds slow_step_warning{100};
 };
 
 /// A vial application: routes, hooks and error handlers, and `dispatch`, the one entry point
@@ -229,6 +251,15 @@ class app {
   response dispatch(request& req) const;
   response dispatch(request&& req) const { return dispatch(req); }
 
+  /// For servers and test clients: the scope settings of the route `method` `path` when it
+  /// runs on the event loop (a coroutine handler in `coroutine_mode::event_loop`), else none.
+  /// Such a request is answered by `dispatch_on_loop`, run on an executor of that scope.
+  std::optional<detail::request_scope_options> event_loop_route(std::string_view method,
+                                                                std::string_view path) const;
+  /// `dispatch` as a coroutine, for a request `event_loop_route` accepted: the whole chain
+  /// runs on the awaiting executor. `req` must outlive the task.
+  task<response> dispatch_on_loop(request& req) const;
+
   /// Builds the URL of `endpoint` (see `router::url_for`). Throws `build_error`.
   std::string url_for(std::string_view endpoint, const multi_dict& params = {}) const;
 
@@ -249,6 +280,7 @@ class app {
     std::optional<std::size_t> max_body_bytes;
     std::size_t max_json_bytes = request::default_max_json_bytes;
     bool chain_async = false;  // a hook or error handler in its scopes is a coroutine
+    bool event_loop = false;   // a coroutine handler set to run on the event loop
     bridge_options bridge{};   // the route's bridge runs: its label, the app's logger and pool
   };
   struct dispatch_state;
@@ -263,7 +295,8 @@ class app {
                        route_options options);
   void register_blueprint_at(const blueprint& bp, const std::string& name,
                              const std::string& prefix,
-                             std::vector<std::shared_ptr<const detail::scope>> outer);
+                             std::vector<std::shared_ptr<const detail::scope>> outer,
+                             std::optional<coroutine_mode> coroutines);
   void check_not_frozen(std::string_view what) const;
   void freeze() const;
   /// A bridge run's options for work named `label`: the app's logger and blocking pool.
@@ -282,6 +315,7 @@ class app {
   std::vector<detail::lifecycle_slot> shutdown_;
   mutable std::atomic<bool> frozen_{false};
   mutable bool miss_chain_async_ = false;  // set once by freeze()
+  mutable bool any_event_loop_ = false;    // set once by freeze()
   mutable std::unique_ptr<blocking_pool> blocking_;
   mutable std::unique_ptr<vial::background_executor> background_;
   mutable std::once_flag freeze_once_;
