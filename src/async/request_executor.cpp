@@ -23,9 +23,8 @@ std::string label_of(const request_scope_options& o) {
 
 const request_scope* current_request_scope() noexcept { return current_scope; }
 
-bool request_scope::finish() noexcept {
+bool request_scope::report_leftover() noexcept {
   if (outstanding() == 0) return false;
-  cancelled_.store(true, std::memory_order_release);
   try {
     logger_of(options_).warning(
         label_of(options_) +

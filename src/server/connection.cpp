@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <utility>
 #include <vector>
@@ -11,6 +12,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
+
+#include <sys/socket.h>
 
 #include "vial/log.hpp"
 #include "vial/app/app.hpp"
@@ -38,6 +41,8 @@ constexpr std::size_t linger_max_bytes = 128 * 1024;
 // on the wire: it gets until then to send it (answered with Connection: close). Closing it at
 // once would race that request and cut it, which the client sees as an empty reply or a reset.
 constexpr std::chrono::milliseconds shutdown_idle_grace{1000};
+// How long after an event-loop request ended its work count is read to report leftovers.
+constexpr std::chrono::milliseconds leftover_settle{20};
 
 }  // namespace
 
@@ -305,15 +310,21 @@ void connection::run_on_loop(const detail::request_scope_options& options) {
 void connection::finish_on_loop(std::exception_ptr error, response r) {
   core_.loop_requests.fetch_sub(1);
   loop_cancel_.slot().clear();
-  scope_->finish();  // leftover work: reported by route name, and cancelled
-  scope_.reset();
-  if (error) {
+  auto scope = std::move(scope_);
+  scope->close();  // whatever the request left pending never runs
+  if (scope->outstanding() != 0) {
+    // Reported a moment later: the thread that completed the request's last operation may
+    // still be releasing that operation's guard, which is not leftover work.
+    auto check = std::make_shared<asio::steady_timer>(socket_.get_executor(), leftover_settle);
+    check->async_wait([check, scope](error_code) { scope->report_leftover(); });
+  }
+  if (error && !closed_) {
     core_.app.logger().error(reader_.method() + " " + reader_.target() + ": " +
                              describe_exception(error));
     r = response::text("500 Internal Server Error\n", 500);
   }
   request_.reset();
-  if (closed_) return;
+  if (closed_) return;  // cancelled because the client left or the server stopped
   write_response(std::move(r));
 }
 
@@ -335,10 +346,12 @@ void connection::on_client_readable(error_code ec, std::uint64_t exchange) {
   if (ec || closed_ || phase_ != phase::busy || !(queued_ || scope_)) return;
   // A watch left from an earlier request may have seen that request's successor arrive.
   if (exchange != exchanges_) return watch_client();
-  error_code ignored;
-  // Readable with nothing to read: end of stream or an error, so the client is gone. With
-  // bytes waiting (the next pipelined request), it is still there.
-  if (socket_.available(ignored) != 0) return;
+  // Readiness may be stale (the request's own bytes, read since): a peek tells.
+  char byte;
+  const auto n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return;  // the next pipelined request: the client is still there
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return watch_client();
+  // End of stream, or an error: the client is gone.
   core_.app.logger().debug(reader_.method() + " " + reader_.target() +
                            ": the client left before the response; " +
                            (scope_ ? "cancelled" : "not run"));

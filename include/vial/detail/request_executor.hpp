@@ -49,10 +49,18 @@ class request_scope {
   /// Work tracked through the request's executors (pending timers, to_thread, co_spawn...).
   long outstanding() const noexcept { return work_.load(std::memory_order_acquire); }
   bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
-  /// Ends the request once its response is ready. Work still counted is leftover: it is
-  /// reported (a warning naming the route) and cancelled, so every completion dispatched
-  /// through the scope from then on is destroyed without running. True when work was left.
-  bool finish() noexcept;
+  /// Ends the request once its response is ready: every completion dispatched through the
+  /// scope from then on is destroyed without running.
+  void close() noexcept { cancelled_.store(true, std::memory_order_release); }
+  /// Reports work still counted as leftover (a warning naming the route); true if there was.
+  /// On a loop run by several threads, call it a moment after `close`: the thread that
+  /// completed the request's last operation may still hold that operation's guard.
+  bool report_leftover() noexcept;
+  /// `close`, then `report_leftover`: for a loop run by one thread.
+  bool finish() noexcept {
+    close();
+    return report_leftover();
+  }
 
   void work_started() noexcept { work_.fetch_add(1, std::memory_order_relaxed); }
   void work_finished() noexcept { work_.fetch_sub(1, std::memory_order_acq_rel); }
