@@ -89,7 +89,8 @@ struct app_options {
 /// A vial application: routes, hooks and error handlers, and `dispatch`, the one entry point
 /// the server and the test client use. Every slot takes a plain function or a coroutine
 /// (returning `task<...>`); a request whose chain holds a coroutine runs it all in one
-/// `async_to_sync` run on the calling thread.
+/// `async_to_sync` run on the calling thread, or, for a route whose `coroutine_mode` is
+/// `event_loop`, on the server's event loop without holding a thread.
 ///
 /// Configure on one thread, then serve: the first `dispatch` freezes the app, and registering
 /// after that throws `setup_error`. Once frozen, `dispatch` is safe from any number of threads.
@@ -247,7 +248,8 @@ class app {
   void run(const server_options& options = {});
 
   /// Answers one request: hooks, routing, handler, error handlers, teardown. Never throws for
-  /// anything a request can cause; an escaped exception is a logged 500.
+  /// anything a request can cause; an escaped exception is a logged 500. A route set to run
+  /// on the event loop is bridged when called this way; servers use `dispatch_on_loop`.
   response dispatch(request& req) const;
   response dispatch(request&& req) const { return dispatch(req); }
 
