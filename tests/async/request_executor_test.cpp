@@ -94,11 +94,13 @@ TEST_CASE("finishing with work left warns with the label and drops later complet
 TEST_CASE("each resumption in a scope sets the pool and refuses a nested async_to_sync",
           "[async][request_executor]") {
   vial::blocking_pool pool(1);
-  asio::io_context context{1};
+  // Shared with the scope, so the pool thread that posts the completion keeps it alive until
+  // its post returns (a post signals the context after releasing its lock).
+  auto context = std::make_shared<asio::io_context>(1);
   auto scope = std::make_shared<request_scope>(
-      vial::detail::request_scope_options{.label = "GET /y", .pool = &pool});
+      vial::detail::request_scope_options{.label = "GET /y", .pool = &pool}, context);
   std::string seen;
-  asio::co_spawn(request_executor(context.get_executor(), scope),
+  asio::co_spawn(request_executor(context->get_executor(), scope),
                  [&]() -> vial::task<void> {
                    auto work = [] { return 1; };
                    co_await vial::to_thread(work);
@@ -112,7 +114,7 @@ TEST_CASE("each resumption in a scope sets the pool and refuses a nested async_t
                    }
                  },
                  asio::detached);
-  context.run();
+  context->run();
   CHECK(seen == "scope pool;in scope;bridge_error");
   CHECK(vial::detail::current_request_scope() == nullptr);  // restored after each resumption
   CHECK_FALSE(vial::in_bridge());
