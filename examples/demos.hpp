@@ -17,6 +17,12 @@ struct context {
   std::string upstream;  ///< "http://127.0.0.1:PORT", no trailing slash
   vial::http_client* client = nullptr;
   std::string db_path;
+  /// Where the coroutine demos that never block run (/hello-async, /data, /fanout,
+  /// /with-timeout, /stream): on the event loop, or through the bridge with --bridge.
+  vial::coroutine_mode coroutines = vial::coroutine_mode::event_loop;
+
+  /// The route options of those demos.
+  vial::route_options never_blocks() const { return {.coroutines = coroutines}; }
 };
 
 /// The integer query argument `name` (default `fallback`), or a 400 naming it when it is not
@@ -27,7 +33,7 @@ int int_arg(const vial::request& req, std::string_view name, int fallback, int l
 /// 503, 504).
 void register_hooks(vial::app& app);
 /// GET /hello, /hello-async, /data.
-void register_hello(vial::app& app);
+void register_hello(vial::app& app, const context& ctx);
 /// GET /upstream/delay: the mock upstream (also served by the embedded upstream server).
 void register_upstream(vial::app& app);
 /// GET /fanout, /fanout-sync (n calls of ms each to the upstream, within timeout ms).
@@ -35,11 +41,11 @@ void register_fanout(vial::app& app, const context& ctx);
 /// /users: the class-based users API over SQLite.
 void register_users(vial::app& app, const context& ctx);
 /// GET /stream: server-sent events.
-void register_stream(vial::app& app);
+void register_stream(vial::app& app, const context& ctx);
 /// POST /send-email, GET /tasks/<id>: background work.
 void register_email(vial::app& app);
 /// GET /with-timeout, GET /boom.
-void register_timeout(vial::app& app);
+void register_timeout(vial::app& app, const context& ctx);
 /// GET /: the index page.
 void register_index(vial::app& app);
 

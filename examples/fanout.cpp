@@ -72,7 +72,7 @@ void register_fanout(vial::app& app, const context& ctx) {
     auto op = vial::gather(std::move(calls));
     auto results = co_await std::move(op);
     co_return vial::response::json({{"results", results}, {"elapsed_ms", elapsed_ms(start)}});
-  });
+  }, ctx.never_blocks());
 
   app.get("/fanout-sync", [&ctx](vial::request& req) {
     const auto urls = upstream_urls(req, ctx);

@@ -31,19 +31,19 @@ vial::task<std::string> async_get_data(int ms) {
 
 }  // namespace
 
-void register_hello(vial::app& app) {
+void register_hello(vial::app& app, const context& ctx) {
   app.get("/hello", [] { return vial::response::text("Hello, World!"); });
 
   app.get("/hello-async", []() -> vial::task<vial::response> {
     co_return vial::response::text("Hello, World!");
-  });
+  }, ctx.never_blocks());
 
   app.get("/data", [](vial::request& req) -> vial::task<vial::response> {
     const int ms = int_arg(req, "ms", 1000, 0, 10000);
     auto op = async_get_data(ms);
     auto data = co_await std::move(op);
     co_return vial::response::text(std::move(data));
-  });
+  }, ctx.never_blocks());
 }
 
 void register_upstream(vial::app& app) {

@@ -1,7 +1,7 @@
 // vial-examples: every scenario of the Flask 2 async seeds, served by one binary.
 //
 //   vial-examples [--host 127.0.0.1] [--port 8080] [--threads 64] [--db vial-examples.db]
-//                 [--upstream URL] [--reuse-port]
+//                 [--upstream URL] [--reuse-port] [--bridge]
 //
 // Without --upstream, a second server on an ephemeral loopback port plays the upstream the
 // fan-out demos call, so everything works offline. SIGINT/SIGTERM stop both gracefully.
@@ -28,25 +28,28 @@ namespace {
 struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
-  // A coroutine handler keeps its worker while it waits, so the thread count bounds how many
-  // slow requests (fan-outs, /data, timeouts) are served at once: 64 serves 64 concurrent
-  // fan-out clients.
+  // A bridged coroutine handler keeps its worker while it waits, so with --bridge the thread
+  // count bounds how many slow requests (fan-outs, /data, timeouts) are served at once: 64
+  // serves 64 concurrent fan-out clients. On the event loop (the default) they hold none.
   std::size_t threads = 64;
   std::string db = "vial-examples.db";
   std::string upstream;  // empty: start the embedded mock upstream
   bool reuse_port = false;
+  bool bridge = false;  // run the never-blocking coroutine demos through the bridge
 };
 
 constexpr const char* usage =
     "usage: vial-examples [--host ADDR] [--port N] [--threads N] [--db PATH] [--upstream URL]\n"
-    "                     [--reuse-port]\n"
+    "                     [--reuse-port] [--bridge]\n"
     "  --host      address to listen on (default 127.0.0.1)\n"
     "  --port      port, 0 for an ephemeral one (default 8080)\n"
-    "  --threads   worker threads (default 64; a waiting coroutine holds one)\n"
+    "  --threads   worker threads (default 64; a bridged coroutine holds one while it waits)\n"
     "  --db        SQLite file of the users demo (default ./vial-examples.db)\n"
     "  --upstream  base URL the fan-out demos call (default: an embedded mock upstream)\n"
     "  --reuse-port  share the port with another process (SO_REUSEPORT), for restarts without\n"
-    "              downtime: start the new process, then SIGTERM the old one\n";
+    "              downtime: start the new process, then SIGTERM the old one\n"
+    "  --bridge    run /hello-async, /data, /fanout, /with-timeout and /stream through the\n"
+    "              bridge (each holds a worker while it waits) instead of the event loop\n";
 
 template <class T>
 T parse_number(std::string_view flag, std::string_view text, T lo, T hi) {
@@ -71,6 +74,10 @@ options parse(int argc, char** argv) {
     }
     if (flag == "--reuse-port") {
       o.reuse_port = true;
+      continue;
+    }
+    if (flag == "--bridge") {
+      o.bridge = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -107,7 +114,11 @@ int main(int argc, char** argv) {
     // A response is at most 1 MiB: a fan-out of 100 calls to a runaway upstream then holds
     // 100 MiB at worst instead of the default's 6.4 GiB.
     vial::http_client client({.pool_size_per_host = 256, .max_response_bytes = 1 << 20});
-    examples::context ctx{.upstream = opts.upstream, .client = &client, .db_path = opts.db};
+    examples::context ctx{.upstream = opts.upstream,
+                          .client = &client,
+                          .db_path = opts.db,
+                          .coroutines = opts.bridge ? vial::coroutine_mode::bridge
+                                                    : vial::coroutine_mode::event_loop};
 
     // The embedded mock upstream: its own app and server, on an ephemeral loopback port.
     vial::app upstream_app;
@@ -127,13 +138,13 @@ int main(int argc, char** argv) {
     vial::app app;
     examples::register_hooks(app);
     examples::register_index(app);
-    examples::register_hello(app);
+    examples::register_hello(app, ctx);
     examples::register_upstream(app);
     examples::register_fanout(app, ctx);
     examples::register_users(app, ctx);
-    examples::register_stream(app);
+    examples::register_stream(app, ctx);
     examples::register_email(app);
-    examples::register_timeout(app);
+    examples::register_timeout(app, ctx);
 
     vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads,
                               .reuse_port = opts.reuse_port});
@@ -141,7 +152,9 @@ int main(int argc, char** argv) {
     server.run_until_signal([&](const vial::server& s) {
       std::cout << "vial-examples serving on http://" << opts.host << ":" << s.port() << "\n"
                 << "  upstream " << ctx.upstream << ", database " << ctx.db_path << ", "
-                << opts.threads << " worker threads; Ctrl-C stops" << std::endl;
+                << opts.threads << " worker threads; coroutine demos "
+                << (opts.bridge ? "through the bridge" : "on the event loop") << "; Ctrl-C stops"
+                << std::endl;
     });
     std::cout << "vial-examples: stopped" << std::endl;
     if (upstream_server) upstream_server->stop();

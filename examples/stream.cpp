@@ -22,11 +22,13 @@
 
 namespace examples {
 
-void register_stream(vial::app& app) {
-  app.get("/stream", [](vial::request& req) {
+void register_stream(vial::app& app, const context& ctx) {
+  // A coroutine handler, so that the route follows the demos' mode: its events are awaited on
+  // the event loop either way.
+  app.get("/stream", [](vial::request& req) -> vial::task<vial::response> {
     const int n = int_arg(req, "n", 10, 1, 1000);
     const int ms = int_arg(req, "ms", 500, 0, 10000);
-    return vial::event_stream(
+    co_return vial::event_stream(
         [i = 0, n, ms]() mutable -> vial::task<std::optional<vial::sse_event>> {
           if (i >= n) co_return std::nullopt;
           if (i > 0) {
@@ -35,7 +37,7 @@ void register_stream(vial::app& app) {
           }
           co_return vial::sse_event{.data = std::to_string(i++)};
         });
-  });
+  }, ctx.never_blocks());
 }
 
 }  // namespace examples

@@ -32,7 +32,7 @@ vial::task<nlohmann::json> work(int ms) {
 
 }  // namespace
 
-void register_timeout(vial::app& app) {
+void register_timeout(vial::app& app, const context& ctx) {
   app.get("/with-timeout", [](vial::request& req) -> vial::task<vial::response> {
     const int ms = int_arg(req, "ms", 1000, 0, 10000);
     const int timeout = int_arg(req, "timeout", 500, 0, 10000);
@@ -45,7 +45,7 @@ void register_timeout(vial::app& app) {
     }
     if (body.is_null()) co_return vial::response::json({{"error", "Gateway Timeout"}}, 504);
     co_return vial::response::json(body);
-  });
+  }, ctx.never_blocks());
 
   app.get("/boom", []() -> vial::response { throw std::runtime_error("boom"); });
 }

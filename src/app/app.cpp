@@ -38,9 +38,12 @@ std::size_t app::add_route(std::string_view rule_text,
   std::string label;
   for (const auto& m : method_list) label.append(label.empty() ? "" : ",").append(m);
   label.append(" ").append(rule_text);
+  const bool event_loop = handler.is_async() && options.coroutines.value_or(options_.coroutines) ==
+                                                    coroutine_mode::event_loop;
   routes_.push_back(route_entry{std::move(handler), std::move(label), {&scope_},
                                 options.max_body_bytes,
-                                options.max_json_bytes.value_or(options_.max_json_bytes), false});
+                                options.max_json_bytes.value_or(options_.max_json_bytes), false,
+                                event_loop});
   return id;
 }
 
@@ -67,9 +70,12 @@ std::size_t app::add_scoped_route(std::string_view rule_text,
     if (!owned) owned_scopes_.push_back(std::move(s));
   }
   scopes.push_back(&scope_);
+  const bool event_loop = handler.is_async() && options.coroutines.value_or(options_.coroutines) ==
+                                                    coroutine_mode::event_loop;
   routes_.push_back(route_entry{std::move(handler), std::move(label), std::move(scopes),
                                 options.max_body_bytes,
-                                options.max_json_bytes.value_or(options_.max_json_bytes), false});
+                                options.max_json_bytes.value_or(options_.max_json_bytes), false,
+                                event_loop});
   return id;
 }
 
@@ -84,6 +90,7 @@ void app::freeze() const {
       r.chain_async = false;
       for (const auto* s : r.scopes) r.chain_async = r.chain_async || s->has_async();
       r.bridge = bridge_options_for(r.label);
+      any_event_loop_ = any_event_loop_ || r.event_loop;
     }
     miss_chain_async_ = scope_.has_async();
     frozen_.store(true, std::memory_order_release);
@@ -158,6 +165,21 @@ std::string app::url_for(const request& req, std::string_view endpoint, const mu
   if (external) url.append(req.scheme()).append("://").append(req.host());
   url.append(req.script_root()).append(path);
   return url;
+}
+
+std::optional<detail::request_scope_options> app::event_loop_route(
+    const request& req, const matched_route& route) const {
+  if (!any_event_loop_ || route.app_ != this || route.entry_ == matched_route::none ||
+      route.match_.result != route_match::outcome::found) {
+    return std::nullopt;  // the common case: no event-loop route in the app
+  }
+  const route_entry& r = routes_[route.entry_];
+  if (!r.event_loop) return std::nullopt;
+  return detail::request_scope_options{.label = r.label,
+                                       .log = &logger_,
+                                       .pool = blocking_.get(),
+                                       .slow_step = options_.slow_step_warning,
+                                       .request_id = req.id()};
 }
 
 std::optional<std::size_t> app::body_limit(std::string_view method, std::string_view path) const {

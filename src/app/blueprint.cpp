@@ -48,13 +48,14 @@ app& app::register_blueprint(const blueprint& bp, const blueprint_options& optio
     throw setup_error("blueprint name '" + name + "' must contain no '.'");
   }
   const std::string prefix = options.url_prefix.empty() ? bp.url_prefix() : options.url_prefix;
-  register_blueprint_at(bp, name, prefix, {});
+  register_blueprint_at(bp, name, prefix, {}, options.coroutines);
   return *this;
 }
 
 void app::register_blueprint_at(const blueprint& bp, const std::string& name,
                                 const std::string& prefix,
-                                std::vector<std::shared_ptr<const detail::scope>> outer) {
+                                std::vector<std::shared_ptr<const detail::scope>> outer,
+                                std::optional<coroutine_mode> coroutines) {
   if (std::find(blueprint_names_.begin(), blueprint_names_.end(), name) !=
       blueprint_names_.end()) {
     throw setup_error("a blueprint named '" + name +
@@ -71,6 +72,7 @@ void app::register_blueprint_at(const blueprint& bp, const std::string& name,
     inner.insert(inner.end(), chain.begin(), chain.end());
     route_options o = r.options;
     o.endpoint = name + "." + (r.options.endpoint.empty() ? r.rule : r.options.endpoint);
+    if (!o.coroutines) o.coroutines = coroutines;
     add_scoped_route(join_rule(prefix, r.rule), r.methods, r.handler, std::move(o),
                      std::move(inner));
   }
@@ -79,7 +81,8 @@ void app::register_blueprint_at(const blueprint& bp, const std::string& name,
         name + "." + (c.options.name.empty() ? c.bp->name() : c.options.name);
     const std::string child_prefix = join_rule(
         prefix, c.options.url_prefix.empty() ? c.bp->url_prefix() : c.options.url_prefix);
-    register_blueprint_at(*c.bp, child_name, child_prefix, chain);
+    register_blueprint_at(*c.bp, child_name, child_prefix, chain,
+                          c.options.coroutines ? c.options.coroutines : coroutines);
   }
 }
 

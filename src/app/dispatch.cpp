@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "http/request_id.hpp"
 #include "pipeline.hpp"
 #include "vial/app/app.hpp"
 #include "vial/async/bridge.hpp"
@@ -66,6 +67,7 @@ response run_plain(detail::pipeline& p, const bridge_options& bridge) {
 
 matched_route app::match(request& req) const {
   if (!is_frozen()) freeze();
+  prepare_context(req);
   matched_route out;
   out.app_ = this;
   req.set_max_json_bytes(options_.max_json_bytes);
@@ -138,6 +140,14 @@ response app::dispatch_request(request& req, const matched_route& route) const {
     logger_.error(std::string(label) + ": " + e.what());
     return detail::internal_error_response();
   }
+}
+
+task<response> app::dispatch_on_loop(request& req, const matched_route& route) const {
+  // The chain on the awaiting executor, the request's scope: no bridge run.
+  auto chain = dispatch_async(req, route);
+  response res = co_await std::move(chain);
+  detail::set_request_id_header(res, req);
+  co_return res;
 }
 
 task<response> app::dispatch_async(request& req, const matched_route& route) const {

@@ -1,5 +1,6 @@
-// What app::dispatch does around the pipeline: the request as the client sent it (through
-// trusted proxies), its id, and the id in the response and on this thread for the duration.
+// What the app derives from a request's header besides its route (the client as it is behind
+// trusted proxies, the request id), and the id around the pipeline: on this thread for the
+// duration, and in the response.
 
 #include "vial/app/app.hpp"
 #include "vial/http/proxy.hpp"
@@ -7,19 +8,30 @@
 
 namespace vial {
 
-response app::dispatch(request& req, const matched_route& route) const {
+namespace detail {
+
+void set_request_id_header(response& res, const request& req) {
+  if (!res.headers().contains("X-Request-Id")) res.set_header("X-Request-Id", req.id());
+}
+
+}  // namespace detail
+
+void app::prepare_context(request& req) const {
   apply_proxy_headers(req, options_.proxy);
   if (req.id().empty()) {
     auto sent = options_.proxy.x_request_id ? req.header("X-Request-Id") : std::nullopt;
     req.set_id(sent && detail::is_valid_request_id(*sent) ? std::string(*sent)
                                                            : detail::generate_request_id());
   }
+}
+
+response app::dispatch(request& req, const matched_route& route) const {
   response res;
   {
     detail::request_id_scope scope(req.id());
     res = dispatch_request(req, route);
   }
-  if (!res.headers().contains("X-Request-Id")) res.set_header("X-Request-Id", req.id());
+  detail::set_request_id_header(res, req);
   return res;
 }
 

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "vial/async/to_thread.hpp"
+#include "vial/detail/request_executor.hpp"
 #include "vial/log.hpp"
 
 namespace vial {
@@ -93,6 +94,8 @@ void throw_nested_bridge() {
 }
 
 std::shared_ptr<void> retain_bridge_context() {
+  // An event-loop request's context: the test client's private one, or null for the server's.
+  if (const request_scope* scope = current_request_scope()) return scope->retain_context();
   return bridge_state.active ? std::shared_ptr<void>(this_thread.context) : nullptr;
 }
 

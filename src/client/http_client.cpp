@@ -45,6 +45,7 @@
 #include "http/request_id.hpp"
 #include "vial/async/error.hpp"
 #include "vial/async/to_thread.hpp"
+#include "vial/detail/request_executor.hpp"
 #include "vial/http/url.hpp"
 
 namespace vial {
@@ -58,6 +59,16 @@ using detail::lease;
 using detail::target_url;
 
 namespace {
+
+/// Whom `max_connections_per_caller` counts: the caller's execution context, or the request
+/// scope of an event-loop request, since those all share the server's context.
+template <class Executor>
+const void* caller_key(const Executor& ex) {
+  if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
+    if (const auto* r = ex.template target<detail::request_executor>()) return r->scope();
+  }
+  return &asio::query(ex, asio::execution::context);
+}
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
@@ -487,9 +498,9 @@ struct http_client::impl {
       };
       auto st = std::make_shared<state>(std::move(handler));
       auto slot = asio::get_associated_cancellation_slot(*st->handler);
-      // The caller is its execution context: a request's private bridge context. (Should
-      // several callers ever share a context through strands, key on the strand instead.)
-      const void* caller = &asio::query(st->work.get_executor(), asio::execution::context);
+      // The caller is its execution context: a request's private bridge context, or, for a
+      // request on the server's event loop (which every such request shares), its scope.
+      const void* caller = caller_key(st->work.get_executor());
       st->call = client->start(m, std::move(url), std::move(o), caller,
                                [st](std::exception_ptr e, client_response r) {
                                  st->complete(std::move(e), std::move(r));

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <random>
+#include <utility>
 
 namespace vial::detail {
 
@@ -55,6 +56,10 @@ std::string generate_request_id() {
 }
 
 std::string_view current_request_id() noexcept { return current_id; }
+
+std::string_view exchange_current_request_id(std::string_view id) noexcept {
+  return std::exchange(current_id, id);
+}
 
 request_id_scope::request_id_scope(std::string_view id) noexcept : previous_(current_id) {
   current_id = id;

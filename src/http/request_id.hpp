@@ -6,6 +6,11 @@
 #include <string>
 #include <string_view>
 
+namespace vial {
+class request;
+class response;
+}
+
 namespace vial::detail {
 
 /// The longest X-Request-Id taken from a trusted proxy.
@@ -24,6 +29,13 @@ std::string generate_request_id();
 /// is exact for it. Code running a request elsewhere (an event loop interleaving requests on
 /// one thread) must set its own `request_id_scope` around each resumption, or extend this.
 std::string_view current_request_id() noexcept;
+
+/// Sets `X-Request-Id: <req.id()>` on `res` unless the handler set one.
+void set_request_id_header(response& res, const request& req);
+
+/// Makes `id` the current request id on this thread; returns the one it replaces. For code
+/// that interleaves requests on one thread (an event loop's request scope, per resumption).
+std::string_view exchange_current_request_id(std::string_view id) noexcept;
 
 /// Makes `id` the current request id on this thread until destroyed (nests).
 class request_id_scope {

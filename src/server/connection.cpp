@@ -1,16 +1,20 @@
 #include "connection.hpp"
 
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
+
+#include <sys/socket.h>
 
 #include "vial/log.hpp"
 #include "vial/app/app.hpp"
@@ -45,6 +49,8 @@ constexpr std::size_t linger_max_bytes = 128 * 1024;
 // on the wire: it gets until then to send it (answered with Connection: close). Closing it at
 // once would race that request and cut it, which the client sees as an empty reply or a reset.
 constexpr std::chrono::milliseconds shutdown_idle_grace{1000};
+// How long after an event-loop request ended its work count is read to report leftovers.
+constexpr std::chrono::milliseconds leftover_settle{20};
 
 }  // namespace
 
@@ -60,6 +66,7 @@ connection::connection(server_core& core, socket_type socket)
     remote_.push_back(':');
     remote_.append(std::to_string(ep.port()));
   }
+  reader_.set_remote_address(remote_);
 }
 
 std::shared_ptr<connection> connection::open(server_core& core, socket_type socket) {
@@ -126,6 +133,7 @@ void connection::close() {
   idle_mark_ = 0;
   phase_ = phase::closed;
   cancel_.emit(asio::cancellation_type::terminal);
+  if (scope_) loop_cancel_.emit(asio::cancellation_type::terminal);
   close_stream();
   clear_deadline();
   timer_.cancel();
@@ -304,23 +312,36 @@ void connection::on_complete() {
   http10_ = reader_.http10();
   is_head_ = reader_.is_head();
   phase_ = phase::busy;
+  ++exchanges_;
   clear_deadline();
   request_.emplace(reader_.take_request());  // refused: answered by the app, through its hooks
   route_ = reader_.take_route();              // routed once, by the reader
-  request_->set_remote_address(remote_);
+  if (auto loop = core_.app.event_loop_route(*request_, route_)) {
+    return run_on_loop(*loop);
+  }
   if (core_.gate.try_acquire()) return run_dispatch();
   auto job = [self = shared_from_this()] {
     asio::dispatch(self->socket_.get_executor(), [self] { self->run_dispatch(); });
   };
   if (!core_.gate.enqueue(std::move(job), true)) {
     request_.reset();
-    reject(503, false, "Retry-After: 1\r\n");
+    return reject(503, false, "Retry-After: 1\r\n");
   }
+  queued_ = true;
+  watch_client();  // a request whose client left is not run
 }
 
 // ---- dispatch and write ----------------------------------------------------------------------
 
 void connection::run_dispatch() {
+  queued_ = false;
+  if (closed_) {
+    // The client left while the request waited for a worker: nobody would read the answer,
+    // and its side effects would happen for no one.
+    core_.gate.release();
+    request_.reset();
+    return;
+  }
   response r;
   try {
     server_threads::handler_scope inside;
@@ -335,6 +356,84 @@ void connection::run_dispatch() {
   request_.reset();
   if (closed_) return;
   write_response(std::move(r));
+}
+
+// The chain runs on the connection's strand through a request-scoped executor and takes no
+// worker; the cancellation slot lets a client that leaves (or a server stop) cancel it.
+void connection::run_on_loop(const detail::request_scope_options& options) {
+  if (core_.loop_requests.fetch_add(1) >= core_.options.max_event_loop_requests) {
+    core_.loop_requests.fetch_sub(1);
+    request_.reset();
+    return reject(503, false, "Retry-After: 1\r\n");
+  }
+  scope_ = std::make_shared<detail::request_scope>(options);
+  // The completion is bound to the plain strand, so its own work guard is not counted as the
+  // request's work.
+  auto done = [self = shared_from_this()](std::exception_ptr e, response r) {
+    // co_spawn's frame is still on the stack, holding work through the scope: look for
+    // leftover work once it has unwound.
+    asio::post(self->socket_.get_executor(), [self, e, r = std::move(r)]() mutable {
+      self->finish_on_loop(e, std::move(r));
+    });
+  };
+  asio::co_spawn(detail::request_executor(socket_.get_executor(), scope_),
+                 core_.app.dispatch_on_loop(*request_, route_),
+                 asio::bind_cancellation_slot(
+                     loop_cancel_.slot(),
+                     asio::bind_executor(socket_.get_executor(), std::move(done))));
+  watch_client();
+}
+
+void connection::finish_on_loop(std::exception_ptr error, response r) {
+  core_.loop_requests.fetch_sub(1);
+  loop_cancel_.slot().clear();
+  auto scope = std::move(scope_);
+  scope->close();  // whatever the request left pending never runs
+  if (scope->outstanding() != 0) {
+    // Reported a moment later: the thread that completed the request's last operation may
+    // still be releasing that operation's guard, which is not leftover work.
+    auto check = std::make_shared<asio::steady_timer>(socket_.get_executor(), leftover_settle);
+    check->async_wait([check, scope](error_code) { scope->report_leftover(); });
+  }
+  if (error && !closed_) {
+    core_.app.logger().error(reader_.method() + " " + reader_.target() + ": " +
+                             describe_exception(error));
+    r = response::text("500 Internal Server Error\n", 500);
+  }
+  note_for_access_log(*request_);
+  request_.reset();
+  if (closed_) return;  // cancelled because the client left or the server stopped
+  write_response(std::move(r));
+}
+
+// While a request waits or runs, notices a client that closes or resets its connection. It
+// waits for readability without reading: bytes of a pipelined request stay in the socket
+// until this request is answered.
+void connection::watch_client() {
+  if (watching_ || closed_) return;
+  watching_ = true;
+  socket_.async_wait(socket_type::wait_read,
+                     [self = shared_from_this(), exchange = exchanges_](error_code ec) {
+                       self->on_client_readable(ec, exchange);
+                     });
+}
+
+void connection::on_client_readable(error_code ec, std::uint64_t exchange) {
+  watching_ = false;
+  // Only a request that waits for a worker or runs on the event loop can still be stopped.
+  if (ec || closed_ || phase_ != phase::busy || !(queued_ || scope_)) return;
+  // A watch left from an earlier request may have seen that request's successor arrive.
+  if (exchange != exchanges_) return watch_client();
+  // Readiness may be stale (the request's own bytes, read since): a peek tells.
+  char byte;
+  const auto n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return;  // the next pipelined request: the client is still there
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return watch_client();
+  // End of stream, or an error: the client is gone.
+  core_.app.logger().debug(reader_.method() + " " + reader_.target() +
+                           ": the client left before the response; " +
+                           (scope_ ? "cancelled" : "not run"));
+  close();
 }
 
 void connection::write_response(response r) {

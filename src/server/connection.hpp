@@ -17,6 +17,7 @@
 #include "request_reader.hpp"
 #include "server_core.hpp"
 #include "vial/http/request.hpp"
+#include "vial/detail/request_executor.hpp"
 #include "vial/http/response.hpp"
 
 namespace vial::server_detail {
@@ -79,6 +80,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_complete();
   void run_dispatch();
   void note_for_access_log(const request& req);
+  void run_on_loop(const detail::request_scope_options& options);
+  void finish_on_loop(std::exception_ptr error, response r);
+  void watch_client();
+  void on_client_readable(boost::system::error_code ec, std::uint64_t exchange);
   void write_response(response r);
   void finish_exchange();
   void reject(int status, bool close, std::string_view extra = {});
@@ -137,6 +142,14 @@ class connection : public std::enable_shared_from_this<connection> {
   bool keep_alive_ = true;
   bool http10_ = false;
   bool is_head_ = false;
+
+  // A request on the event loop, and noticing a client that leaves while a request waits or
+  // runs.
+  std::shared_ptr<detail::request_scope> scope_;
+  boost::asio::cancellation_signal loop_cancel_;
+  bool watching_ = false;
+  bool queued_ = false;  // the request waits in the dispatch gate for a worker
+  std::uint64_t exchanges_ = 0;  // requests completed, so a watch knows whose it was
 
   // Streaming.
   std::shared_ptr<body_stream> stream_;

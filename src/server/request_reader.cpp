@@ -78,7 +78,8 @@ struct chunk_line {
 struct request_reader::impl {
   using parser_type = http::request_parser<http::string_body>;
 
-  impl(const vial::app& a, const server_options& o) : app(a), options(o) {}
+  impl(const vial::app& a, const server_options& o, const std::string& r)
+      : app(a), options(o), remote(r) {}
 
   read_step fail(int code, std::size_t used) {
     status = code;
@@ -98,6 +99,7 @@ struct request_reader::impl {
   }
 
   const vial::app& app;
+  const std::string& remote;  // the reader's: the peer's address
   const server_options& options;
   std::optional<parser_type> parser;
   bool header_checked = false;
@@ -182,6 +184,7 @@ bool request_reader::impl::check_header() {
   request.emplace(vial::request::refused_or_valid(method, target, std::move(fields)));
   request->set_version(static_cast<int>(h.version()));
   if (const auto* refusal = request->refusal()) refused = refusal->status();
+  request->set_remote_address(remote);
   // Routed once, here: the route's body limit is needed before the body, and dispatch takes
   // the match from `take_route()`.
   route = app.match(*request);
@@ -218,7 +221,7 @@ void request_reader::reset() noexcept { impl_.reset(); }
 
 request_reader::impl& request_reader::state() {
   if (impl_) return *impl_;
-  impl_ = std::make_unique<impl>(app_, options_);
+  impl_ = std::make_unique<impl>(app_, options_, remote_);
   auto& s = *impl_;
   s.parser.emplace();
   s.parser->header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));

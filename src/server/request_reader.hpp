@@ -49,6 +49,9 @@ class request_reader {
   request_reader(const request_reader&) = delete;
   request_reader& operator=(const request_reader&) = delete;
 
+  /// The peer's address ("127.0.0.1:53122"), given to each request before the app routes it
+  /// (the app may replace it with the client's behind trusted proxies).
+  void set_remote_address(std::string address) { remote_ = std::move(address); }
   /// Starts the next request, releasing what the last one kept.
   void reset() noexcept;
   /// Parses from `data`, the bytes not consumed yet, oldest first. Stops after the header
@@ -81,6 +84,7 @@ class request_reader {
 
   const vial::app& app_;
   const server_options& options_;
+  std::string remote_;
   std::unique_ptr<impl> impl_;
 };
 

@@ -71,6 +71,7 @@ struct server_core {
   vial::app& app;
   const server_options options;
   std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> loop_requests{0};  // in flight on the event loop
   std::atomic<bool> waiting_for_room{false};
   std::function<void()> room_available;  // set before the first accept; resumes accepting
   std::mutex mutex;

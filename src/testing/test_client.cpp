@@ -1,6 +1,18 @@
 #include "vial/testing/test_client.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "vial/detail/request_executor.hpp"
+#include "vial/log.hpp"
 
 #include "vial/http/error.hpp"
 #include "vial/http/url.hpp"
@@ -26,6 +38,39 @@ std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return std::string(s);
+}
+
+/// An event-loop route's request, as the server runs it, on a private context driven on the
+/// calling thread: the same scope, so leftover work is reported and cancelled alike.
+response dispatch_on_private_loop(const app& a, request& req, const matched_route& route,
+                                  const detail::request_scope_options& options) {
+  namespace asio = boost::asio;
+  auto context = std::make_shared<asio::io_context>(1);
+  auto scope = std::make_shared<detail::request_scope>(options, context);
+  std::optional<response> result;
+  std::exception_ptr error;
+  bool done = false;
+  auto complete = [&](std::exception_ptr e, response r) {
+    // As on the server: leftover work is looked for once co_spawn's frame has unwound.
+    asio::post(*context, [&, e, r = std::move(r)]() mutable {
+      error = e;
+      result = std::move(r);
+      done = true;
+    });
+  };
+  asio::co_spawn(detail::request_executor(context->get_executor(), scope), a.dispatch_on_loop(req, route),
+                 asio::bind_executor(context->get_executor(), std::move(complete)));
+  while (!done && context->run_one() > 0) {
+  }
+  scope->finish();
+  // Destroying the context (here, or when blocking work that still refers to it ends) destroys
+  // what the request left pending.
+  if (!done) error = std::make_exception_ptr(std::logic_error("the request can never finish"));
+  if (error) {
+    a.logger().error(std::string(options.label) + ": " + describe_exception(error));
+    return response::text("500 Internal Server Error\n", 500);
+  }
+  return std::move(*result);
 }
 
 }  // namespace
@@ -56,6 +101,7 @@ response test_client::dispatch_once(std::string_view method, std::string_view ta
   if (!h.contains("Host")) h.set("Host", "localhost");
   // As the server does: a bad target or a body over the limit is refused through the app.
   request req = request::refused_or_valid(method, full, std::move(h));
+  req.set_remote_address(r.remote_address);  // before match, which applies proxy headers
   const matched_route route = app_.match(req);  // once, as the server's reader does
   const std::size_t limit = route.body_limit().value_or(max_body_bytes_);
   if (body.size() > limit) {
@@ -63,7 +109,9 @@ response test_client::dispatch_once(std::string_view method, std::string_view ta
   } else {
     req.set_body(std::move(body));
   }
-  req.set_remote_address(r.remote_address);
+  if (auto loop = app_.event_loop_route(req, route)) {
+    return dispatch_on_private_loop(app_, req, route, *loop);
+  }
   return app_.dispatch(req, route);
 }
 

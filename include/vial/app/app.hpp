@@ -20,6 +20,7 @@
 #include "vial/async/background.hpp"
 #include "vial/async/task.hpp"
 #include "vial/async/to_thread.hpp"
+#include "vial/detail/request_executor.hpp"
 #include "vial/http/multi_dict.hpp"
 #include "vial/http/proxy.hpp"
 #include "vial/http/request.hpp"
@@ -60,6 +61,19 @@ class matched_route {
   std::optional<std::size_t> body_limit_;
 };
 
+/// Where a route with a coroutine handler runs, with its whole chain (hooks, error handlers,
+/// view methods). A route with a plain handler always runs on a server worker.
+enum class coroutine_mode {
+  /// Through `async_to_sync` on the worker that dispatched the request, which it holds until
+  /// the response is ready. For coroutines that call blocking code (without `to_thread`).
+  bridge,
+  /// On the server's event loop (the connection's strand): while the coroutine awaits it holds
+  /// no thread, so thousands of requests can be in flight. Sync hooks and error handlers in
+  /// the chain then run inline on an I/O thread, so they must be short; blocking work goes
+  /// through `to_thread`. docs/async.md ("Bridge or event loop").
+  event_loop,
+};
+
 /// Per-route settings, set with designated initializers: `{.endpoint = "user"}`.
 struct route_options {
   /// The name `url_for` knows the route by. Default: the rule text ("/users/<int:id>").
@@ -69,6 +83,8 @@ struct route_options {
   std::optional<std::size_t> max_body_bytes{};
   /// Overrides `app_options::max_json_bytes` for this route: `req.json()` answers 413 past it.
   std::optional<std::size_t> max_json_bytes{};
+  /// Where a coroutine handler runs. Default: the blueprint's setting, else the app's.
+  std::optional<coroutine_mode> coroutines{};
 };
 
 /// App-wide settings, set with designated initializers.
@@ -92,12 +108,19 @@ struct app_options {
   /// hooks, handlers and the access log see the client's address and scheme
   /// (docs/server.md, "Behind a proxy").
   proxy_options proxy{};
+  /// Where coroutine handlers run unless their route or blueprint says otherwise.
+  coroutine_mode coroutines = coroutine_mode::bridge;
+  /// An event-loop coroutine that runs longer than this without suspending is logged as a
+  /// warning naming its route: it is blocking an I/O thread (asyncio's debug mode). Zero
+  /// disables the check.
+  std::chrono::milliseconds slow_step_warning{100};
 };
 
 /// A vial application: routes, hooks and error handlers, and `dispatch`, the one entry point
 /// the server and the test client use. Every slot takes a plain function or a coroutine
 /// (returning `task<...>`); a request whose chain holds a coroutine runs it all in one
-/// `async_to_sync` run on the calling thread.
+/// `async_to_sync` run on the calling thread, or, for a route whose `coroutine_mode` is
+/// `event_loop`, on the server's event loop without holding a thread.
 ///
 /// Configure on one thread, then serve: the first `dispatch` freezes the app, and registering
 /// after that throws `setup_error`. Once frozen, `dispatch` is safe from any number of threads.
@@ -261,17 +284,29 @@ class app {
   /// Runs the startup hooks first. Defined by the server module (server/server.hpp).
   void run(const server_options& options = {});
 
-  /// Answers one request: proxy headers (`app_options::proxy`), the request id, then hooks,
-  /// routing, handler, error handlers, teardown. Never throws for anything a request can
-  /// cause; an escaped exception is a logged 500. The response carries `X-Request-Id`.
+  /// Answers one request: hooks, routing, handler, error handlers, teardown. Never throws for
+  /// anything a request can cause; an escaped exception is a logged 500. The response carries
+  /// `X-Request-Id`. A route set to run on the event loop is bridged when called this way;
+  /// servers use `dispatch_on_loop`.
   response dispatch(request& req) const;
   response dispatch(request&& req) const { return dispatch(req); }
   /// Answers a request routed by `match(req)`, without routing it again.
   response dispatch(request& req, const matched_route& route) const;
 
-  /// Routes `req` once: finds its route and sets the request's path parameters and JSON limit.
-  /// What it returns is for `dispatch(req, route)`. Freezes the app.
+  /// Routes `req` once: finds its route and sets what the app derives from the request's
+  /// header: its path parameters and JSON limit, the client's address, scheme and host behind
+  /// trusted proxies (`app_options::proxy`), and its id. What it returns is for
+  /// `dispatch(req, route)`. Freezes the app.
   matched_route match(request& req) const;
+
+  /// For servers and test clients: the scope settings of a request `match` sent to a route
+  /// that runs on the event loop (a coroutine handler in `coroutine_mode::event_loop`), else
+  /// none. Such a request is answered by `dispatch_on_loop`, run on an executor of that scope.
+  std::optional<detail::request_scope_options> event_loop_route(
+      const request& req, const matched_route& route) const;
+  /// `dispatch` as a coroutine, for a request `event_loop_route` accepted: the whole chain
+  /// runs on the awaiting executor. `req` and `route` must outlive the task.
+  task<response> dispatch_on_loop(request& req, const matched_route& route) const;
 
   /// Builds the URL of `endpoint` (see `router::url_for`). Throws `build_error`.
   std::string url_for(std::string_view endpoint, const multi_dict& params = {}) const;
@@ -299,6 +334,7 @@ class app {
     std::optional<std::size_t> max_body_bytes;
     std::size_t max_json_bytes = request::default_max_json_bytes;
     bool chain_async = false;  // a hook or error handler in its scopes is a coroutine
+    bool event_loop = false;   // a coroutine handler set to run on the event loop
     bridge_options bridge{};   // the route's bridge runs: its label, the app's logger and pool
   };
 
@@ -312,7 +348,8 @@ class app {
                        route_options options);
   void register_blueprint_at(const blueprint& bp, const std::string& name,
                              const std::string& prefix,
-                             std::vector<std::shared_ptr<const detail::scope>> outer);
+                             std::vector<std::shared_ptr<const detail::scope>> outer,
+                             std::optional<coroutine_mode> coroutines);
   void check_not_frozen(std::string_view what) const;
   void freeze() const;
   /// A bridge run's options for work named `label`: the app's logger and blocking pool.
@@ -326,7 +363,9 @@ class app {
   /// coroutine; otherwise a plain loop runs the same steps without a coroutine frame. `req`
   /// and `route` (from this app's `match`) must outlive the task.
   task<response> dispatch_async(request& req, const matched_route& route) const;
-  /// `dispatch` once the request's context (proxy headers, id) is set: the pipeline.
+  /// The client behind trusted proxies and the request id, set by `match`.
+  void prepare_context(request& req) const;
+  /// `dispatch` without the request id around it: the pipeline.
   response dispatch_request(request& req, const matched_route& route) const;
 
   app_options options_;
@@ -340,6 +379,7 @@ class app {
   mutable std::atomic<bool> frozen_{false};
   std::atomic<bool> draining_{false};
   mutable bool miss_chain_async_ = false;  // set once by freeze()
+  mutable bool any_event_loop_ = false;    // set once by freeze()
   mutable std::unique_ptr<blocking_pool> blocking_;
   mutable std::unique_ptr<vial::background_executor> background_;
   mutable std::once_flag freeze_once_;

@@ -2,6 +2,7 @@
 
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,9 @@ struct blueprint_options {
   /// The endpoint prefix: routes are known to `url_for` as "name.endpoint". Registering the
   /// same blueprint twice needs a distinct name the second time.
   std::string name{};
+  /// Where the blueprint's coroutine handlers run, unless a route says otherwise. Default: the
+  /// enclosing blueprint's setting, else the app's.
+  std::optional<coroutine_mode> coroutines{};
 };
 
 /// A group of routes with its own URL prefix, hooks and error handlers (Flask's Blueprint).

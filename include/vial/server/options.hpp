@@ -41,6 +41,10 @@ struct server_options {
   std::size_t max_body_bytes = 8 * 1024 * 1024;   ///< 413 past it (routes may override)
   std::size_t max_uri_bytes = 8 * 1024;           ///< 414 past it
   std::size_t max_queued_requests = 1024;         ///< 503 + Retry-After past it
+  /// Coroutine requests in flight on the event loop at once (`coroutine_mode::event_loop`);
+  /// 503 + Retry-After past it. They hold no thread, so memory is their limit: each costs its
+  /// connection and its coroutine frames, a few KiB (docs/server.md).
+  std::size_t max_event_loop_requests = 16'384;
   /// Open connections. At the cap the oldest idle keep-alive connections are closed to make
   /// room; when none is idle, accepting pauses until one closes (the listen backlog holds the
   /// rest). An idle connection costs about 3 KiB, a stream in flight about 6.5 KiB

@@ -1,0 +1,72 @@
+#include "vial/detail/request_executor.hpp"
+
+#include <string>
+
+#include "http/request_id.hpp"
+#include "vial/detail/bridge.hpp"
+#include "vial/log.hpp"
+
+namespace vial::detail {
+
+namespace {
+
+thread_local const request_scope* current_scope = nullptr;
+
+const logger& logger_of(const request_scope_options& o) {
+  return o.log ? *o.log : default_logger();
+}
+
+std::string label_of(const request_scope_options& o) {
+  return o.label.empty() ? std::string("event-loop request") : std::string(o.label);
+}
+
+}  // namespace
+
+const request_scope* current_request_scope() noexcept { return current_scope; }
+
+bool request_scope::report_leftover() noexcept {
+  if (outstanding() == 0) return false;
+  try {
+    logger_of(options_).warning(
+        label_of(options_) +
+        ": work spawned by the coroutine was still pending when the response was ready; it was "
+        "cancelled (await it, or use a background_executor for work that must outlive the "
+        "request)");
+  } catch (...) {
+  }
+  return true;
+}
+
+request_scope::entry_token request_scope::enter() noexcept {
+  bridge_hot_state& state = bridge_state;
+  entry_token token{current_scope, state.active, state.pool,
+                    exchange_current_request_id(options_.request_id), {}};
+  current_scope = this;
+  // What a bridge run sets: `to_thread` reads the pool, and `async_to_sync` sees a coroutine
+  // being driven on this thread and throws instead of blocking the loop.
+  state.active = true;
+  state.pool = options_.pool;
+  if (options_.slow_step.count() > 0) token.started = std::chrono::steady_clock::now();
+  return token;
+}
+
+void request_scope::leave(const entry_token& token) noexcept {
+  bridge_hot_state& state = bridge_state;
+  current_scope = token.previous_scope;
+  state.active = token.previous_active;
+  state.pool = token.previous_pool;
+  exchange_current_request_id(token.previous_request_id);
+  if (options_.slow_step.count() <= 0) return;
+  const auto took = std::chrono::steady_clock::now() - token.started;
+  if (took <= options_.slow_step) return;
+  try {
+    logger_of(options_).warning(
+        label_of(options_) + ": a step of the coroutine ran " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
+        " ms without suspending, blocking an event-loop thread (move blocking work to "
+        "to_thread, or run the route through the bridge)");
+  } catch (...) {
+  }
+}
+
+}  // namespace vial::detail
