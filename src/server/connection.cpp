@@ -15,6 +15,7 @@
 #include "vial/app/app.hpp"
 #include "vial/app/stream.hpp"
 #include "vial/http/error.hpp"
+#include "websocket_session.hpp"
 #include "wire.hpp"
 
 namespace vial::server_detail {
@@ -74,6 +75,7 @@ void connection::start() {
 }
 
 void connection::shutdown() {
+  if (auto ws = websocket_.lock()) return ws->shutdown();
   shutting_down_ = true;
   if (phase_ != phase::idle || buffer_.size() > 0) return;  // answers, then closes
   const auto now = clock::now();
@@ -104,6 +106,7 @@ void connection::close_if_idle() {
 }
 
 void connection::close() {
+  if (auto ws = websocket_.lock()) ws->close_now();
   if (closed_) return;
   closed_ = true;
   idle_mark_ = 0;
@@ -263,6 +266,7 @@ void connection::run_dispatch() {
 void connection::write_response(response r) {
   response_ = std::move(r);
   if (shutting_down_ || core_.stopping.load()) keep_alive_ = false;
+  if (detail::websocket_upgrade_of(response_)) return start_websocket();
   if (response_.is_stream()) return start_stream();
   const bool bodiless = bodiless_status(response_.status());
   head_.clear();
