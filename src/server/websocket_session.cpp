@@ -80,8 +80,12 @@ std::shared_ptr<websocket_session> websocket_session::start(server_core& core,
   // The app's 101 headers (Set-Cookie, Sec-WebSocket-Protocol, hooks' headers) go on Beast's.
   auto fields = std::make_shared<vial::headers>(accepted.headers());
   self->ws_.set_option(bws::stream_base::decorator([fields](bws::response_type& res) {
-    res.erase(beast::http::field::server);
+    res.set(beast::http::field::server, "vial");  // as on every other answer
     for (const auto& [name, value] : *fields) {
+      if (iequals(name, "Server")) {
+        res.set(beast::http::field::server, value);
+        continue;
+      }
       if (iequals(name, "Content-Length") || iequals(name, "Content-Type") ||
           iequals(name, "Transfer-Encoding") || iequals(name, "Connection") ||
           iequals(name, "Upgrade")) {
@@ -132,7 +136,11 @@ task<void> websocket_session::run(std::shared_ptr<websocket_session> self, std::
     co_return;
   }
   self->state_ = state::open;
-  if (self->core_.stopping.load()) self->start_close(close_code::going_away, "server stopping");
+  if (self->close_after_handshake_ != 0) {
+    self->start_close(self->close_after_handshake_, "server stopping");
+  } else if (self->core_.stopping.load()) {
+    self->start_close(close_code::going_away, "server stopping");
+  }
 
   std::exception_ptr failure;
   try {
@@ -277,7 +285,11 @@ void websocket_session::close_soon(std::uint16_t code, std::string reason) {
 // On the strand. Does not wait for what is queued: the message being written finishes (Beast
 // sends the close frame after it), the others are dropped.
 void websocket_session::start_close(std::uint16_t code, std::string reason) {
-  if (state_ == state::handshake) return close_now();
+  if (state_ == state::handshake) {
+    // The 101 may be on the wire already: close properly once the handshake is done.
+    close_after_handshake_ = code;
+    return;
+  }
   if (state_ != state::open) return;
   state_ = state::closing;
   while (queue_.size() > (writing_ ? 1u : 0u)) {

@@ -77,6 +77,7 @@ class websocket_session final : public vial::websocket {
   bool writing_ = false;
   bool close_delivered_ = false;
   std::uint16_t close_code_ = close_code::abnormal;
+  std::uint16_t close_after_handshake_ = 0;
   std::string close_reason_;
 };
 
