@@ -148,6 +148,7 @@ class memory_socket final : public websocket {
     code_ = code;
     if (reason.size() > 123) reason.resize(123);
     out_->push(close_message(code, std::move(reason)));
+    wake();  // a handler waiting in receive sees the close
   }
 
   asio::io_context& ioc_;
