@@ -48,5 +48,7 @@ void register_email(vial::app& app);
 void register_timeout(vial::app& app, const context& ctx);
 /// GET /: the index page.
 void register_index(vial::app& app);
+/// /ws/echo, /ws/chat/<room> and GET /chat/<room> (members of a room).
+void register_websocket(vial::app& app);
 
 }  // namespace examples

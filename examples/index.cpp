@@ -33,6 +33,7 @@ constexpr const char* index_html = R"html(<!doctype html>
   <li><code>POST /send-email</code> then <code>/tasks/&lt;id&gt;</code>: background work</li>
   <li><a href="/with-timeout?ms=200&amp;timeout=500">/with-timeout?ms=200&amp;timeout=500</a> and
       <a href="/with-timeout?ms=2000&amp;timeout=500">?ms=2000&amp;timeout=500</a> (504)</li>
+  <li><code>/ws/echo</code>: a WebSocket echo; <code>/ws/chat/&lt;room&gt;</code>: a chat room (below)</li>
   <li><a href="/boom">/boom</a>: a handler that throws (500), <a href="/nowhere">/nowhere</a> (404)</li>
 </ul>
 <h2>Live: <code>/stream?n=20&amp;ms=300</code></h2>
@@ -54,6 +55,34 @@ constexpr const char* index_html = R"html(<!doctype html>
     if (received === 20) { source.close(); status.textContent = "done: 20 events"; }
   };
   source.onerror = () => { if (received < 20) status.textContent = "stream error"; source.close(); };
+</script>
+<h2>Chat: <code>/ws/chat/<span id="chat-room">lobby</span></code></h2>
+<div id="chat-status">connecting…</div>
+<div id="chat"></div>
+<form id="chat-form"><input id="chat-input" autocomplete="off"> <button>Send</button></form>
+<script>
+  // ?room=name picks the room. Every text message sent to the room reaches every page in it.
+  const room = new URLSearchParams(location.search).get("room") || "lobby";
+  document.getElementById("chat-room").textContent = room;
+  const chatStatus = document.getElementById("chat-status");
+  const chat = document.getElementById("chat");
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const socket = new WebSocket(scheme + location.host + "/ws/chat/" + encodeURIComponent(room));
+  socket.onopen = () => { chatStatus.textContent = "connected"; };
+  socket.onclose = (e) => { chatStatus.textContent = "closed " + e.code; };
+  socket.onmessage = (e) => {
+    const line = document.createElement("div");
+    line.className = "chat";
+    line.textContent = e.data;
+    chat.appendChild(line);
+  };
+  function sendChat(text) { socket.send(text); }
+  document.getElementById("chat-form").onsubmit = (e) => {
+    e.preventDefault();
+    const input = document.getElementById("chat-input");
+    if (input.value) sendChat(input.value);
+    input.value = "";
+  };
 </script>
 </body>
 </html>

@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
     examples::register_stream(app, ctx);
     examples::register_email(app);
     examples::register_timeout(app, ctx);
+    examples::register_websocket(app);
 
     vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads,
                               .reuse_port = opts.reuse_port});

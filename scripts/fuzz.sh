@@ -11,6 +11,7 @@
 #   --smoke          SMOKE_SECONDS (default 15) per target
 #   --time SECONDS   how long each target runs (default 600)
 #   --target NAME    run only NAME (repeatable): request router query multipart cookie session json
+#                    websocket
 #   --jobs N         fuzzing processes per target (libFuzzer -jobs/-workers), default 1
 #   --build          build, do not run
 #   --build-dir DIR  use DIR, an existing build configured with VIAL_BUILD_FUZZ=ON (as
@@ -41,7 +42,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(request router query multipart cookie session json)
+all_targets=(request router query multipart cookie session json websocket)
 seconds=600
 smoke_seconds="${SMOKE_SECONDS:-15}"
 jobs=1

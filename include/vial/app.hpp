@@ -9,3 +9,4 @@
 #include "vial/app/stream.hpp"
 #include "vial/app/to_response.hpp"
 #include "vial/app/view.hpp"
+#include "vial/app/websocket.hpp"

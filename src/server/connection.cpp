@@ -21,6 +21,7 @@
 #include "vial/app/stream.hpp"
 #include "vial/http/error.hpp"
 #include "server_threads.hpp"
+#include "websocket_session.hpp"
 #include "wire.hpp"
 
 namespace vial::server_detail {
@@ -98,6 +99,7 @@ void connection::start() {
 }
 
 void connection::shutdown() {
+  if (auto ws = websocket_.lock()) return ws->shutdown();
   shutting_down_ = true;
   if (phase_ != phase::idle || buffer_.size() > 0) return;  // answers, then closes
   const auto now = clock::now();
@@ -128,6 +130,7 @@ void connection::close_if_idle() {
 }
 
 void connection::close() {
+  if (auto ws = websocket_.lock()) ws->close_now();
   if (closed_) return;
   closed_ = true;
   idle_mark_ = 0;
@@ -439,6 +442,7 @@ void connection::on_client_readable(error_code ec, std::uint64_t exchange) {
 void connection::write_response(response r) {
   response_ = std::move(r);
   if (shutting_down_ || core_.stopping.load()) keep_alive_ = false;
+  if (detail::websocket_upgrade_of(response_)) return start_websocket();
   if (response_.is_stream()) return start_stream();
   const bool bodiless = bodiless_status(response_.status());
   head_.clear();

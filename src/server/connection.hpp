@@ -22,6 +22,8 @@
 
 namespace vial::server_detail {
 
+class websocket_session;
+
 /// One accepted socket, as a state machine that runs on its own strand:
 /// read (parser with limits, deadline) → dispatch (inline or queued through the gate) → write
 /// (one gather-write, or chunked for streams) → keep alive or close.
@@ -89,6 +91,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void reject(int status, bool close, std::string_view extra = {});
   void linger_close();
   void log_access(int status);
+  /// Hands the socket to a WebSocket session (websocket_session.cpp) and stays registered,
+  /// without I/O of its own, until the session ends.
+  void start_websocket();
 
   void start_stream();
   void next_chunk();
@@ -159,6 +164,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool chunked_ = false;
   bool stream_closed_ = false;
   bool client_gone_ = false;
+
+  // After an upgrade: the session that owns the socket now.
+  std::weak_ptr<websocket_session> websocket_;
 
   // Deadline.
   deadline deadline_kind_ = deadline::none;

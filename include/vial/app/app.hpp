@@ -17,6 +17,7 @@
 #include "vial/app/hooks.hpp"
 #include "vial/app/scope.hpp"
 #include "vial/app/to_response.hpp"
+#include "vial/app/websocket.hpp"
 #include "vial/async/background.hpp"
 #include "vial/async/task.hpp"
 #include "vial/async/to_thread.hpp"
@@ -159,6 +160,19 @@ class app {
   template <class F>
   app& delete_(std::string_view rule, F&& h, route_options o = {}) {
     return route(rule, {"DELETE"}, std::forward<F>(h), std::move(o));
+  }
+
+  /// Registers a WebSocket endpoint at `rule` (GET). The upgrade request goes through the
+  /// whole pipeline first (before_request hooks may refuse it, after_request hooks may add
+  /// headers such as Set-Cookie to the 101); then `handler`, a coroutine
+  /// `task<void>(websocket&, Params...)` with one parameter per converter as for `route`, runs
+  /// on the connection's event loop and holds no worker while it waits (docs/websockets.md).
+  template <class F>
+  app& websocket(std::string_view rule, F&& handler, websocket_options options = {}) {
+    route_options route{.endpoint = options.endpoint};
+    add_route(rule, {"GET"}, detail::make_websocket_handler(std::forward<F>(handler), std::move(options)),
+              std::move(route));
+    return *this;
   }
 
   /// Runs before every request, in registration order, even when no route matched. Takes

@@ -76,6 +76,16 @@ class blueprint {
     return route(rule, {"DELETE"}, std::forward<F>(h), std::move(o));
   }
 
+  /// A WebSocket endpoint under this blueprint's prefix, its hooks run on the upgrade (see
+  /// `app::websocket`).
+  template <class F>
+  blueprint& websocket(std::string_view rule, F&& handler, websocket_options options = {}) {
+    route_options route{.endpoint = options.endpoint};
+    record(rule, {"GET"}, detail::make_websocket_handler(std::forward<F>(handler), std::move(options)),
+           std::move(route), nullptr);
+    return *this;
+  }
+
   /// A class-based view (see `app::add_view`) under this blueprint.
   template <class V>
   blueprint& add_view(std::string_view rule, std::shared_ptr<V> view, route_options options = {}) {

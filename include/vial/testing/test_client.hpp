@@ -1,11 +1,15 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "vial/app/app.hpp"
+#include "vial/app/websocket.hpp"
 #include "vial/http/headers.hpp"
 #include "vial/http/json.hpp"
 #include "vial/http/multi_dict.hpp"
@@ -48,6 +52,46 @@ class test_response {
   response response_;
 };
 
+/// A WebSocket opened by the test client: the app's answer to the upgrade, and, when it was
+/// accepted, the route's handler running on a private event loop thread, fed and read here.
+/// Limits (message size, queued bytes) and close codes behave as on the server.
+/// Distinct objects: safe. Shared objects: unsafe.
+class test_websocket {
+ public:
+  test_websocket(test_websocket&&) noexcept;
+  test_websocket& operator=(test_websocket&&) noexcept;
+  /// Closes (1000) if still open and waits for the handler to end.
+  ~test_websocket();
+
+  /// The app's answer: 101 when accepted, else the refusal (403, 426, a hook's 401...).
+  const test_response& response() const noexcept { return response_; }
+  int status() const noexcept { return response_.status(); }
+  bool accepted() const noexcept { return state_ != nullptr; }
+  /// The chosen subprotocol, or empty.
+  std::string_view subprotocol() const noexcept {
+    return response_.header("Sec-WebSocket-Protocol").value_or("");
+  }
+
+  /// Sends a text (or binary) message to the handler. Throws `websocket_closed` once closed.
+  void send(std::string text);
+  void send_binary(std::string data);
+  /// The next message from the handler (a close when it closed), waiting up to `timeout`.
+  /// Throws `std::runtime_error` when none came in time, `websocket_closed` after the close.
+  websocket_message receive(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// Sends a close frame; the handler's `receive` returns it, and the handler's echo is the
+  /// next message `receive` returns.
+  void close(std::uint16_t code = close_code::normal, std::string reason = {});
+
+ private:
+  friend class test_client;
+  struct state;
+  explicit test_websocket(test_response r) : response_(std::move(r)) {}
+  test_websocket(test_response r, vial::response accepted);
+
+  test_response response_;
+  std::shared_ptr<state> state_;
+};
+
 /// Calls `app.dispatch` in-process, no sockets: how apps are tested with Catch2. Keeps a
 /// cookie jar across calls (Set-Cookie in, Cookie out; Max-Age=0 deletes).
 /// Distinct objects: safe. Shared objects: unsafe.
@@ -84,6 +128,10 @@ class test_client {
   /// app's error handlers and hooks, as the server would.
   test_response open(std::string_view method, std::string_view target, test_request r = {});
 
+  /// Opens a WebSocket to `target` through the app (hooks, cookies, session), as a browser on
+  /// the same origin would (no Origin header unless `r.headers` sets one). Offer subprotocols
+  /// with a `Sec-WebSocket-Protocol` header in `r.headers`.
+  test_websocket websocket(std::string_view target, test_request r = {});
   /// The cookie jar.
   const multi_dict& cookies() const noexcept { return cookies_; }
   void set_cookie(std::string name, std::string value) { cookies_.set(name, std::move(value)); }
