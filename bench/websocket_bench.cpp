@@ -55,7 +55,8 @@ unsigned threads() { return std::max(1u, std::thread::hardware_concurrency()); }
       co_await s.send(std::move(m.data));
     }
   });
-  vial::server srv(app, {.port = 0, .max_connections = 30'000});
+  // As many event-loop threads as the ceiling runs its io_context on: sockets live on the loop.
+  vial::server srv(app, {.port = 0, .io_threads = threads(), .max_connections = 30'000});
   srv.start();
   const std::uint16_t port = srv.port();
   (void)!::write(out, &port, sizeof port);
