@@ -99,8 +99,8 @@ struct request_reader::impl {
   }
 
   const vial::app& app;
-  const std::string& remote;  // the reader's: the peer's address
   const server_options& options;
+  const std::string& remote;  // the reader's: the peer's address
   std::optional<parser_type> parser;
   bool header_checked = false;
   bool request_line_seen = false;
