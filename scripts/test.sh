@@ -31,7 +31,7 @@ if [ -n "$sanitize" ]; then
   # Any report fails the run, including one from a server an end-to-end test started.
   export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 else
   # Chromium for the examples page test; clang 14 for consumer_natural's second compiler.
   scripts/install-deps.sh --browser --clang
