@@ -114,6 +114,13 @@ websocket_session::websocket_session(server_core& core, std::shared_ptr<connecti
       .keep_alive_pings = true,
   });
   ws_.read_message_max(o.max_message_bytes);
+  // Beast takes a close code of 5000 or more as valid and echoes it; RFC 6455 7.4.2 defines
+  // none there, so such a close fails the connection instead: no echo, the TCP connection ends.
+  ws_.control_callback([this](bws::frame_type kind, beast::string_view) {
+    if (kind != bws::frame_type::close || ws_.reason().code < 5000) return;
+    error_code ignored;
+    ws_.next_layer().shutdown(socket_type::shutdown_both, ignored);
+  });
   bws::permessage_deflate pmd;
   pmd.server_enable = o.compression;
   ws_.set_option(pmd);

@@ -171,8 +171,10 @@ void check_frames(std::string_view in) {
       if (len >= 2) {
         const int code = (static_cast<std::uint8_t>(in[at]) << 8) |
                          static_cast<std::uint8_t>(in[at + 1]);
-        check(code == 1000 || code == 1001 || code == 1002 || code == 1007 || code == 1008 ||
-                  code == 1009 || code == 1011,
+        // The server's own codes, or a client's valid code echoed (RFC 6455 7.4: 1000-1003,
+        // 1007-1014, 3000-4999); never a reserved or undefined one.
+        check((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+                  (code >= 3000 && code <= 4999),
               "an unexpected close code", std::to_string(code));
       }
     }
