@@ -19,11 +19,7 @@ void register_websocket(vial::app& app) {
         for (;;) {
           auto m = co_await ws.receive();
           if (m.is_close()) co_return;
-          if (m.is_text()) {
-            co_await ws.send(std::move(m.data));
-          } else {
-            co_await ws.send_binary(std::move(m.data));
-          }
+          co_await ws.send(std::move(m));  // text or binary, as it came
         }
       },
       {.max_message_bytes = 4 * 1024 * 1024, .max_queued_bytes = 8 * 1024 * 1024});

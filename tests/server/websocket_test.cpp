@@ -24,11 +24,7 @@ task<void> echo(websocket& ws) {
   for (;;) {
     auto m = co_await ws.receive();
     if (m.is_close()) co_return;
-    if (m.is_text()) {
-      co_await ws.send(std::move(m.data));
-    } else {
-      co_await ws.send_binary(std::move(m.data));
-    }
+    co_await ws.send(std::move(m));
   }
 }
 

@@ -114,6 +114,14 @@ class websocket : public std::enable_shared_from_this<websocket> {
   virtual task<void> send(std::string text) = 0;
   /// As `send`, as a binary message.
   virtual task<void> send_binary(std::string data) = 0;
+  /// Sends a received text or binary message as it came, so an echo is
+  /// `co_await ws.send(std::move(m))`. A message of kind close is not sent: use `close`.
+  task<void> send(websocket_message m) {
+    if (m.is_close()) {
+      throw std::invalid_argument("websocket::send: a close message is not sent; use close()");
+    }
+    return m.is_binary() ? send_binary(std::move(m.data)) : send(std::move(m.data));
+  }
   /// Sends what is queued, then the close frame with `code` and `reason` (at most 123 bytes),
   /// and waits for the peer's close. Returns at once when already closing.
   virtual task<void> close(std::uint16_t code = close_code::normal, std::string reason = {}) = 0;
