@@ -32,6 +32,9 @@ if [ -n "$sanitize" ]; then
   export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
+  # Wall-clock bounds in the end-to-end tests stretch with the sanitizer's slowdown (capped below
+  # the serial time where a bound proves concurrency: tests/e2e/process.py).
+  if [[ "$sanitize" == *thread* ]]; then export VIAL_TEST_SLACK=3; else export VIAL_TEST_SLACK=2; fi
 else
   # Chromium for the examples page test; clang 14 for consumer_natural's second compiler.
   scripts/install-deps.sh --browser --clang

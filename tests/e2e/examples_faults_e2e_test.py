@@ -32,7 +32,7 @@ import unittest
 
 import requests
 
-from process import terminate
+from process import bound, terminate
 
 BINARY = sys.argv.pop(1) if len(sys.argv) > 1 else None
 SERVING = re.compile(r"vial-examples serving on (http://[0-9.]+:(\d+))")
@@ -40,15 +40,36 @@ RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 
 
 def descriptors(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    """The process's open sockets and files. Pipes are left out: under a sanitizer the runtime
+    opens a pair to its symbolizer whenever it matches a suppression, at any moment."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
+        except OSError:
+            pass
+    return count
+
+
+def descriptor_targets(pid):
+    """What each open descriptor is (socket:[inode], pipe, file), for a failure message."""
+    targets = []
+    for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            targets.append(f"{fd}->{os.readlink(f'/proc/{pid}/fd/{fd}')}")
+        except OSError:
+            pass
+    return " ".join(targets)
 
 
 def wait_descriptors_at_most(pid, n, timeout=5.0):
-    """The process's descriptor count once it is <= n, else the last count after `timeout`."""
+    """The process's descriptor count once it is <= n, else the last count after `timeout`.
+    `n` may be a callable, read again at each look."""
+    limit = n if callable(n) else lambda: n
     deadline = time.monotonic() + timeout
     while True:
         count = descriptors(pid)
-        if count <= n or time.monotonic() > deadline:
+        if count <= limit() or time.monotonic() > deadline:
             return count
         time.sleep(0.02)
 
@@ -109,6 +130,7 @@ class MockUpstream:
     def __init__(self):
         self.mode = "ok"
         self.requests = 0
+        self.idle = set()  # answered keep-alive connections awaiting their next request
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0), backlog=256)
@@ -138,14 +160,23 @@ class MockUpstream:
                     buffer += chunk
                 buffer = buffer.split(b"\r\n\r\n", 1)[1]
                 with self.lock:
+                    self.idle.discard(conn)
                     self.requests += 1
                     n = self.requests
                 if not self._answer(conn, self.mode, n):
                     return
+                with self.lock:
+                    self.idle.add(conn)
         except OSError:
             pass
         finally:
+            with self.lock:
+                self.idle.discard(conn)
             conn.close()
+
+    def idle_connections(self):
+        with self.lock:
+            return len(self.idle)
 
     def _answer(self, conn, mode, n):
         """Answers one request; False when the connection must end."""
@@ -243,7 +274,7 @@ class UpstreamFaultsTest(unittest.TestCase):
                 took = time.monotonic() - start
                 self.assert_error(r, 504, TIMED_OUT)
                 self.assertGreaterEqual(took, 0.3)
-                self.assertLess(took, 2.0)  # the deadline, not the upstream's 3 s
+                self.assertLess(took, bound(2.0, serial=3.0))  # the deadline, not the upstream's 3 s
         self.assert_serving()
 
     def test_one_bad_call_fails_the_fanout_and_cancels_the_others(self):
@@ -251,7 +282,7 @@ class UpstreamFaultsTest(unittest.TestCase):
         start = time.monotonic()
         r = self.server.get("/fanout?n=9&ms=0&timeout=5000")
         self.assert_error(r, 502, BAD_GATEWAY["garbage"])
-        self.assertLess(time.monotonic() - start, 2.0)
+        self.assertLess(time.monotonic() - start, bound(2.0, serial=5.0))
         self.assert_serving()
 
     def test_a_refused_connection_is_a_502(self):
@@ -280,10 +311,15 @@ class UpstreamFaultsTest(unittest.TestCase):
                                   (502, 504))
                     self.assertIn(server.get("/fanout-sync?n=2&ms=0&timeout=300").status_code,
                                   (502, 504))
-            after = wait_descriptors_at_most(server.proc.pid, before)
-            print(f"\n  examples descriptors: {before} before 54 faulty fan-outs, {after} after",
-                  file=sys.stderr)
-            self.assertLessEqual(after, before, "a faulty upstream leaked descriptors")
+            # A keep-alive connection the upstream answered may sit idle in the client's pool
+            # (the "mixed" mode answers some calls); every other one must be closed.
+            after = wait_descriptors_at_most(server.proc.pid,
+                                             lambda: before + upstream.idle_connections())
+            pooled = upstream.idle_connections()
+            print(f"\n  examples descriptors: {before} before 54 faulty fan-outs, {after} after"
+                  f" ({pooled} idle in the client's pool)", file=sys.stderr)
+            self.assertLessEqual(after, before + pooled, "a faulty upstream leaked descriptors: "
+                                 + descriptor_targets(server.proc.pid))
             upstream.mode = "ok"
             self.assertEqual(server.get("/fanout?n=3&ms=0").status_code, 200)
         finally:
