@@ -9,7 +9,9 @@ DIR defaults to build-rel (configure with -DCMAKE_BUILD_TYPE=Release; vial-examp
 default). For each attack the bench reports the peak RSS while it runs (VmRSS sampled every
 50 ms, and VmHWM after resetting it through /proc/PID/clear_refs where allowed), the RSS
 `--settle` seconds (10) after it stopped, and the latency of GET /hello on a fresh connection
-every 100 ms during it. Targets, each reported PASS or FAIL: peak <= 512 MiB, RSS after <= 2x
+every 100 ms during it, next to the same probe's latency with no attack, measured first in the
+same run (the reference: on a shared machine a curl process alone can take tens of ms).
+Targets, each reported PASS or FAIL: peak <= 512 MiB, RSS after <= 2x
 the idle baseline, every /hello probe answered in < 100 ms.
 
 Attacks (64 connections at a time where it applies):
@@ -542,8 +544,15 @@ def main():
                              % (len(email), email))
         time.sleep(1)
         baseline = server.rss()
+        # The reference: the same probes with no attack, so a shared machine's own latency (a
+        # curl process started and scheduled) is visible next to each attack's.
+        idle_probe = Probe(server.port)
+        idle_probe.start()
+        time.sleep(args.attack_seconds / 2)
+        idle_hello = idle_probe.finish()
         print(f"{os.path.basename(binary)} pid {server.proc.pid} on port {server.port}; idle RSS "
-              f"{baseline / MIB:.1f} MiB; fd limit {fd_limit}", file=sys.stderr)
+              f"{baseline / MIB:.1f} MiB; idle /hello p50/max {idle_hello['p50_ms']}/"
+              f"{idle_hello['max_ms']} ms; fd limit {fd_limit}", file=sys.stderr)
         for key, name, attack in ATTACKS:
             if only and key not in only:
                 continue
@@ -585,17 +594,21 @@ def main():
 
     print(f"\nidle baseline (after a warm-up) {baseline / MIB:.1f} MiB; targets: peak <= 512 MiB, after "
           f"{args.settle:.0f} s <= {2 * baseline / MIB:.1f} MiB (2x idle), /hello < 100 ms")
-    print(f"{'attack':<32} {'before':>7} {'peak MiB':>9} {'after':>7} {'/hello p50/max ms':>18}  "
-          f"peak  after hello")
+    print(f"reference: /hello with no attack p50/max {idle_hello['p50_ms']}/{idle_hello['max_ms']} ms "
+          f"(x idle: an attack's /hello p50 over this one)")
+    print(f"{'attack':<32} {'before':>7} {'peak MiB':>9} {'after':>7} {'/hello p50/max ms':>18} "
+          f"{'x idle':>6}  peak  after hello")
     for key, r in results.items():
         h = r["hello"]
         lat = f"{h['p50_ms']}/{h['max_ms']}" + (f" ({h['failed']} failed)" if h["failed"] else "")
-        print(f"{key} {r['name']:<30} {r['before_mib']:>7.1f} {r['peak_mib']:>9.1f} {r['after_mib']:>7.1f} {lat:>18}  "
-              f"{verdict(r['peak_ok'])}  {verdict(r['after_ok'])}  {verdict(r['hello_ok'])}")
+        ratio = (f"{h['p50_ms'] / idle_hello['p50_ms']:.1f}"
+                 if h["p50_ms"] and idle_hello["p50_ms"] else "-")
+        print(f"{key} {r['name']:<30} {r['before_mib']:>7.1f} {r['peak_mib']:>9.1f} {r['after_mib']:>7.1f} {lat:>18} "
+              f"{ratio:>6}  {verdict(r['peak_ok'])}  {verdict(r['after_ok'])}  {verdict(r['hello_ok'])}")
     print(f"server exit status on SIGTERM: {code}")
     if args.json:
-        print(json.dumps({"baseline_mib": round(baseline / MIB, 1), "exit_status": code,
-                          "attacks": results}))
+        print(json.dumps({"baseline_mib": round(baseline / MIB, 1), "idle_hello": idle_hello,
+                          "exit_status": code, "attacks": results}))
 
 
 if __name__ == "__main__":

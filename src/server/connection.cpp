@@ -101,6 +101,8 @@ void connection::start() {
 void connection::shutdown() {
   if (auto ws = websocket_.lock()) return ws->shutdown();
   shutting_down_ = true;
+  // A stream's producer is asked to finish; the end of its body then closes the connection.
+  if (phase_ == phase::stream && stream_) stream_->request_stop();
   if (phase_ != phase::idle || buffer_.size() > 0) return;  // answers, then closes
   const auto now = clock::now();
   const auto close_at = idle_since_ + shutdown_idle_grace;
@@ -580,19 +582,32 @@ void connection::next_chunk() {
       false);
 }
 
+// On the strand, holding a dispatch slot. next() itself runs off the strand, so a client that
+// leaves (the pending read completes) or a server stop is seen while it runs and reaches the
+// producer through the stream's stop token; close() waits for next() to return.
 void connection::produce_sync() {
-  std::optional<std::string> chunk;
-  std::exception_ptr error;
-  if (!closed_ && !client_gone_) {
+  if (closed_ || client_gone_) {
+    core_.gate.release();
+    return on_chunk(nullptr, std::nullopt);
+  }
+  producing_ = true;
+  asio::post(core_.ioc, [self = shared_from_this(), stream = stream_] {
+    std::optional<std::string> chunk;
+    std::exception_ptr error;
     try {
       server_threads::handler_scope inside;
-      chunk = stream_->next();
+      chunk = stream->next();
     } catch (...) {
       error = std::current_exception();
     }
-  }
-  core_.gate.release();
-  on_chunk(error, std::move(chunk));
+    self->core_.gate.release();
+    asio::dispatch(self->socket_.get_executor(),
+                   [self, error, chunk = std::move(chunk)]() mutable {
+                     self->producing_ = false;
+                     if (self->closed_) return self->close_stream();
+                     self->on_chunk(error, std::move(chunk));
+                   });
+  });
 }
 
 void connection::on_chunk(std::exception_ptr error, std::optional<std::string> chunk) {
@@ -643,13 +658,17 @@ void connection::on_chunk(std::exception_ptr error, std::optional<std::string> c
 
 void connection::client_gone() {
   client_gone_ = true;
+  if (stream_) stream_->request_stop();
   cancel_.emit(asio::cancellation_type::terminal);
   error_code ec;
   socket_.cancel(ec);  // a pending chunk write fails now rather than at the write deadline
 }
 
 void connection::close_stream() noexcept {
-  if (stream_ && !stream_closed_) {
+  if (!stream_) return;
+  stream_->request_stop();
+  if (producing_) return;  // called again once next() returns
+  if (!stream_closed_) {
     stream_closed_ = true;
     stream_->close();
   }

@@ -164,6 +164,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool chunked_ = false;
   bool stream_closed_ = false;
   bool client_gone_ = false;
+  bool producing_ = false;  // a sync stream's next() runs off the strand
 
   // After an upgrade: the session that owns the socket now.
   std::weak_ptr<websocket_session> websocket_;

@@ -4,8 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -29,6 +32,7 @@ namespace {
 /// exists) and the test.
 struct producer_probe {
   std::atomic<int> produced{0};
+  std::atomic<bool> stop_seen{false};  // a generator waiting on its stop token woke by it
 };
 
 // Deadlines are left at their defaults (10 s header, 30 s body), far beyond the bounds the
@@ -66,6 +70,21 @@ struct disconnect_fixture {
         co_return vial::sse_event{.data = std::to_string(p->produced++)};
       });
     });
+    // One chunk, then next() blocks for up to a minute unless its stop token wakes it.
+    app.get("/waiting-sync", [p = waiting_probe] {
+      return vial::stream([p](std::stop_token stop) -> std::optional<std::string> {
+        if (p->produced++ == 0) return std::string("first\n");
+        std::mutex m;
+        std::condition_variable_any cv;
+        std::unique_lock lock(m);
+        cv.wait_for(lock, stop, 60s, [] { return false; });
+        if (stop.stop_requested()) {
+          p->stop_seen = true;
+          return std::nullopt;
+        }
+        return std::string("late\n");
+      });
+    });
     // One event, then a long quiet wait: only reading the socket can tell the client left.
     app.get("/quiet-events", [p = quiet_probe] {
       return vial::event_stream([p]() -> vial::task<std::optional<vial::sse_event>> {
@@ -91,6 +110,7 @@ struct disconnect_fixture {
   std::shared_ptr<producer_probe> async_probe = std::make_shared<producer_probe>();
   std::shared_ptr<producer_probe> sse_probe = std::make_shared<producer_probe>();
   std::shared_ptr<producer_probe> quiet_probe = std::make_shared<producer_probe>();
+  std::shared_ptr<producer_probe> waiting_probe = std::make_shared<producer_probe>();
   vial::test::test_state state;
   vial::app app;
   vial::server srv;
@@ -209,6 +229,31 @@ TEST_CASE("server stops a stream's producer promptly when the client leaves mid-
   const int produced = probe->produced.load();
   std::this_thread::sleep_for(100ms);  // a live producer would make ~50 more chunks meanwhile
   CHECK(probe->produced.load() == produced);
+  CHECK(wait_for_sockets_at_most(baseline));
+  CHECK(f.still_serves());
+}
+
+TEST_CASE("a sync stream blocked in next() is stopped through its token when the client leaves",
+          "[server][disconnect][stream]") {
+  disconnect_fixture f;
+  const auto how = GENERATE(leave::fin, leave::rst);
+  INFO("client leaves with " << name_of(how));
+  auto& probe = f.waiting_probe;
+  const auto idle_refs = probe.use_count();
+  const auto baseline = open_sockets();
+  {
+    auto c = f.connect();
+    c.send(get_request("/waiting-sync"));
+    c.fill_until("first\n");
+    REQUIRE(vial::test::eventually([&] { return probe->produced.load() == 2; }));  // blocked
+    go_away(c, how);
+  }
+  // The server noticed while next() was still running (it runs off the connection's strand)
+  // and stopped the token: next() returned within the bound, not after its minute.
+  CHECK(vial::test::eventually([&] { return probe->stop_seen.load(); }));
+  CHECK(vial::test::eventually([&] { return probe.use_count() == idle_refs; }));
+  std::this_thread::sleep_for(100ms);
+  CHECK(probe->produced.load() == 2);  // never called again after the client left
   CHECK(wait_for_sockets_at_most(baseline));
   CHECK(f.still_serves());
 }

@@ -1,7 +1,10 @@
 #include "vial/server/server.hpp"
 
+#include <condition_variable>
 #include <csignal>
 #include <future>
+#include <mutex>
+#include <stop_token>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -526,6 +529,38 @@ TEST_CASE("server sends server-sent events", "[server][stream][sse]") {
   CHECK(r.header("Content-Type") == "text/event-stream");
   CHECK(r.header("Cache-Control") == "no-cache");
   CHECK(r.body == "data: event 0\n\ndata: event 1\n\n");
+}
+
+TEST_CASE("a graceful stop ends a sync stream waiting on its stop token long before shutdown_timeout",
+          "[server][stream][lifecycle]") {
+  // The generator sends one chunk, then waits up to a minute in next() unless stopped.
+  auto stopped = std::make_shared<std::atomic<bool>>(false);
+  vial::app app;
+  app.get("/waiting", [stopped] {
+    return vial::stream([stopped, first = true](std::stop_token stop) mutable
+                        -> std::optional<std::string> {
+      if (std::exchange(first, false)) return std::string("first\n");
+      std::mutex m;
+      std::condition_variable_any cv;
+      std::unique_lock lock(m);
+      cv.wait_for(lock, stop, 60s, [] { return false; });
+      *stopped = stop.stop_requested();
+      return std::nullopt;
+    });
+  });
+  vial::server srv(app, {.port = 0, .shutdown_timeout = 30s});
+  srv.start();
+  raw_client c(srv.port(), 20s);
+  c.send(get_request("/waiting"));
+  c.fill_until("first\n");
+  const auto began = std::chrono::steady_clock::now();
+  auto stopper = std::async(std::launch::async, [&] { srv.stop(); });
+  // The producer's token is stopped, its next() returns, and the body ends properly.
+  const auto body = c.read_to_eof();
+  CHECK(body.ends_with("0\r\n\r\n"));
+  stopper.get();
+  CHECK(*stopped);
+  CHECK(std::chrono::steady_clock::now() - began < 10s);  // not the 30 s shutdown_timeout
 }
 
 TEST_CASE("server flushes each chunk and closes a coroutine stream when the client leaves",

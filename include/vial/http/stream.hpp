@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <stop_token>
 #include <string>
 
 namespace vial {
@@ -14,11 +15,22 @@ class body_stream {
   /// True when chunks come from a coroutine (`async_body_stream`); the server then drives it
   /// as a coroutine instead of calling `next()`.
   virtual bool is_async() const noexcept { return false; }
-  /// The next chunk, or nullopt at the end. Sync streams only; may block (it runs on a worker).
+  /// The next chunk, or nullopt at the end. Sync streams only; may block (it runs on a worker,
+  /// off the connection's strand, so the server notices a client that leaves meanwhile).
   virtual std::optional<std::string> next() = 0;
   /// The client went away or the server is stopping: stop producing and release resources.
-  /// Called at most once, never concurrently with `next()`.
+  /// Called at most once, never concurrently with `next()` (after it returns, if it runs).
   virtual void close() noexcept {}
+
+  /// Asks the producer to stop: the client left, or the server is stopping. Safe from any
+  /// thread, including while `next()` runs: nothing can interrupt a `next()` that blocks, so
+  /// the server says so through this token as soon as it knows, and the producer polls it or
+  /// waits on it (`std::condition_variable_any::wait(lock, token, pred)`).
+  void request_stop() noexcept { stop_.request_stop(); }
+  std::stop_token stop_token() const noexcept { return stop_.get_token(); }
+
+ private:
+  std::stop_source stop_;
 };
 
 /// One server-sent event. Multi-line data is split into several `data:` lines.
