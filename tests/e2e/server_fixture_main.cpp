@@ -6,6 +6,7 @@
 // --reuse-port 1 (SO_REUSEPORT), --proxy 1 (behind one proxy: trust one hop of X-Forwarded-For
 // and -Proto and the X-Request-Id it sets; add /livez, /readyz and /whoami, which echoes the
 // client's address, scheme and request id as the app sees them, and the process id).
+// Under systemd socket activation (LISTEN_FDS), serves the inherited socket instead of binding.
 
 #include <cerrno>
 #include <cstdlib>
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   // every descriptor, and then reports the EMFILE error's category as an invalid object. One
   // checked call here, while descriptors are free, puts the category in the check's cache.
   (void)boost::system::error_code(EMFILE, boost::system::system_category()).message();
-  vial::server_options options{.port = 0};
+  vial::server_options options{.port = 0, .listen_fd = vial::systemd_listen_fd()};
   std::string static_dir;
   bool behind_proxy = false;
   for (int i = 1; i + 1 < argc; i += 2) {
