@@ -300,8 +300,14 @@ class NginxTest(unittest.TestCase):
             before = load.count()
             started = time.monotonic()
             self.a.proc.send_signal(15)  # SIGTERM, as a supervisor does
-            # Readiness turns false at once, on the prober's keep-alive connection.
-            status, headers, body = get(prober, "/readyz")
+            # Readiness turns false as soon as the process handles the signal, on the prober's
+            # keep-alive connection (a probe that arrives first is still answered 200).
+            deadline = time.monotonic() + IO_TIMEOUT
+            while True:
+                status, headers, body = get(prober, "/readyz")
+                if status != 200 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
             self.assertEqual((status, body.strip()), (503, b"draining"))
             self.assertEqual(headers.get("connection", "").lower(), "close")
             code = self.a.proc.wait(timeout=IO_TIMEOUT * 2)
