@@ -1,4 +1,6 @@
 -- wrk script of bench/soak.sh: a mix of vial-examples' routes, with every status tallied.
+-- The coroutine routes (hello-async, data, fanout, stream, with-timeout) run on the event loop
+-- unless vial-examples was started with --bridge.
 --
 -- Environment: SOAK_USER_IDS, comma-separated ids of users that exist for the whole run
 -- (soak.sh creates them). Each thread also creates users with POST and deletes each one with
@@ -19,6 +21,8 @@ local mix = {
   {5, "POST", "/users", '{"name":"soak","email":"soak-%r-%t-%n@example.com"}'},
   {2, "GET", "/users/0"},                       -- 404 "User not found"
   {4, "GET", "/stream?n=3&ms=2"},               -- server-sent events, chunked
+  {6, "GET", "/data?ms=5"},                     -- a coroutine waiting on a timer
+  {2, "GET", "/with-timeout?ms=1&timeout=500"}, -- a coroutine under a deadline it meets
 }
 
 local counter = 0

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Soak: a bounded mixed load on vial-examples, then a health check. wrk drives a mix of the
-# examples' routes (bench/soak.lua: hello, hello-async, JSON, fan-out to the embedded upstream,
-# the SQLite users API, server-sent events) while bench/soak_hostile.py runs hostile clients
-# (slowloris, garbage, oversized header/URI/body, abrupt resets) and checks each answer.
+# examples' routes (bench/soak.lua: hello, and on the event loop hello-async, /data, JSON,
+# fan-out to the embedded upstream, server-sent events, a deadline; the SQLite users API) while
+# bench/soak_hostile.py runs WebSocket clients (echo and a two-member chat room, checked message
+# by message) and hostile clients (slowloris, garbage, oversized header/URI/body, abrupt resets,
+# broken WebSocket frames) and checks each answer.
 #
 # Reports requests/s, p50/p99 latency, errors split into expected and unexpected, the server's
 # RSS at start, after the warm-up and at the end of the load (growth from the warm-up on, and a

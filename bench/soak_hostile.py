@@ -16,6 +16,12 @@ Cases (the expected outcome in brackets):
   big_chunked    9 MiB of chunks on POST /users                   [413 while sending]
   abrupt_request half a request, then a reset (SO_LINGER 0)       [nothing to read]
   abrupt_stream  GET /stream, first event read, then a reset      [first event arrived]
+  ws_echo        /ws/echo: 20 text and binary messages up to 64 KiB, then a clean close
+                                                                  [each echoed, close 1000]
+  ws_chat        two members of one /ws/chat room, 10 messages each [each sees all 20]
+  ws_unmasked    an unmasked client frame on /ws/echo             [close 1002]
+  ws_too_big     a frame announcing 5 MiB on /ws/echo (4 MiB max) [close 1009]
+  ws_abrupt      half a frame on /ws/echo, then a reset           [nothing to read]
 
 Prints one line per case, then one JSON object on the last line:
   {"cases": {"garbage": {"ok": N, "unexpected": M, "samples": [...]}, ...}, "unexpected": M}
@@ -23,6 +29,7 @@ Only loopback; stops by itself at the deadline.
 """
 
 import argparse
+import base64
 import json
 import os
 import random
@@ -219,6 +226,157 @@ def case_abrupt_stream(port, stop):
         reset(s)
 
 
+# ---- WebSocket clients (RFC 6455, over a raw socket: the hostile cases need to break it) ------
+
+def ws_connect(port, path):
+    s = connect(port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+              f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+              f"Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            s.close()
+            raise Outcome(f"closed during the handshake: {head[:80]!r}")
+        head += chunk
+    head, _, rest = head.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 101"):
+        s.close()
+        raise Outcome(f"handshake answered {head[:40]!r}")
+    return s, bytearray(rest)
+
+
+def ws_frame(opcode, payload, mask=True, length=None):
+    n = len(payload) if length is None else length
+    head = bytes([0x80 | opcode])
+    bit = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([bit | n])
+    elif n < 65536:
+        head += bytes([bit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([bit | 127]) + struct.pack("!Q", n)
+    if not mask:
+        return head + payload
+    key = os.urandom(4)
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def ws_read(s, buffer):
+    """One message from the server: (opcode, payload), its fragments joined (vial sends long
+    messages in frames of 4 KiB); `buffer` keeps what was read past it."""
+    opcode, fin, payload = ws_read_frame(s, buffer)
+    while not fin:
+        more, fin, part = ws_read_frame(s, buffer)
+        if more != 0:
+            raise Outcome(f"opcode {more} inside a fragmented message")
+        payload += part
+    return opcode, payload
+
+
+def ws_read_frame(s, buffer):
+    """One frame: (opcode, fin, payload)."""
+    def need(n):
+        while len(buffer) < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise Outcome(f"closed without a close frame ({len(buffer)} bytes pending)")
+            buffer.extend(chunk)
+    need(2)
+    opcode, fin, n = buffer[0] & 0x0F, buffer[0] & 0x80, buffer[1] & 0x7F
+    at = 2
+    if n == 126:
+        need(4)
+        n, at = struct.unpack("!H", buffer[2:4])[0], 4
+    elif n == 127:
+        need(10)
+        n, at = struct.unpack("!Q", buffer[2:10])[0], 10
+    need(at + n)
+    payload = bytes(buffer[at:at + n])
+    del buffer[:at + n]
+    return opcode, bool(fin), payload
+
+
+def ws_expect_close(s, buffer, code):
+    opcode, payload = ws_read(s, buffer)
+    if opcode != 8:
+        raise Outcome(f"expected a close frame, got opcode {opcode}")
+    got = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+    if got != code:
+        raise Outcome(f"expected close {code}, got {got} {payload[2:60]!r}")
+
+
+def ws_close(s, buffer):
+    s.sendall(ws_frame(8, struct.pack("!H", 1000)))
+    ws_expect_close(s, buffer, 1000)
+
+
+def case_ws_echo(port, stop):
+    s, buffer = ws_connect(port, "/ws/echo")
+    with s:
+        for i in range(20):
+            binary = i % 2 == 1
+            size = random.choice((1, 100, 4096, 65536))
+            payload = os.urandom(size) if binary else (b"%d " % i) * (size // 8 + 1)
+            s.sendall(ws_frame(2 if binary else 1, payload))
+            opcode, echoed = ws_read(s, buffer)
+            if (opcode, echoed) != (2 if binary else 1, payload):
+                raise Outcome(f"message {i} came back as opcode {opcode}, {len(echoed)} bytes")
+        ws_close(s, buffer)
+
+
+def case_ws_chat(port, stop):
+    room = f"/ws/chat/soak-{threading.get_ident()}-{random.randrange(1 << 30)}"
+    a, abuf = ws_connect(port, room)
+    with a:
+        b, bbuf = ws_connect(port, room)
+        with b:
+            # A member joins in its handler, which may still be starting after the handshake:
+            # a pong comes from the handler's first receive, so it follows the join.
+            for sock, buf in ((a, abuf), (b, bbuf)):
+                sock.sendall(ws_frame(9, b"joined?"))
+                opcode, _ = ws_read(sock, buf)
+                if opcode != 10:
+                    raise Outcome(f"expected a pong, got opcode {opcode}")
+            sent = set()
+            for i in range(10):
+                for name, sock in (("a", a), ("b", b)):
+                    text = f"{name}{i}".encode()
+                    sent.add(text)
+                    sock.send(ws_frame(1, text))
+            for name, sock, buf in (("a", a, abuf), ("b", b, bbuf)):
+                got = set()
+                while len(got) < len(sent):
+                    opcode, payload = ws_read(sock, buf)
+                    if opcode != 1 or payload not in sent:
+                        raise Outcome(f"{name} got opcode {opcode} {payload[:40]!r}")
+                    got.add(payload)
+            ws_close(b, bbuf)
+        ws_close(a, abuf)
+
+
+def case_ws_unmasked(port, stop):
+    s, buffer = ws_connect(port, "/ws/echo")
+    with s:
+        s.sendall(ws_frame(1, b"not masked", mask=False))
+        ws_expect_close(s, buffer, 1002)
+
+
+def case_ws_too_big(port, stop):
+    s, buffer = ws_connect(port, "/ws/echo")
+    with s:
+        s.sendall(ws_frame(2, b"", length=5 * 1024 * 1024))  # the header only
+        ws_expect_close(s, buffer, 1009)
+
+
+def case_ws_abrupt(port, stop):
+    s, _ = ws_connect(port, "/ws/echo")
+    s.sendall(ws_frame(1, b"x" * 1000)[:500])
+    reset(s)
+
+
 CASES = {
     "slowloris": case_slowloris,
     "garbage": case_garbage,
@@ -229,6 +387,11 @@ CASES = {
     "big_chunked": case_big_chunked,
     "abrupt_request": case_abrupt_request,
     "abrupt_stream": case_abrupt_stream,
+    "ws_echo": case_ws_echo,
+    "ws_chat": case_ws_chat,
+    "ws_unmasked": case_ws_unmasked,
+    "ws_too_big": case_ws_too_big,
+    "ws_abrupt": case_ws_abrupt,
 }
 # big_chunked sends 9 MiB per attempt: run it less often than the cheap cases.
 PAUSE_FACTOR = {"big_chunked": 20}

@@ -10,10 +10,12 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev nlohmann-json3-dev catch2 libssl-dev libsqlite3-dev
   curl openssl python3 python3-requests python3-websockets python3-prometheus-client
+  nginx  # tests/e2e/nginx_e2e_test.py runs a real nginx in front of vial (nginx-light in
+         # Debian 12 is a transitional package for it)
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(wrk nginx-light libcpp-httplib-dev gunicorn python3-flask python3-aiohttp
+    --bench) packages+=(wrk libcpp-httplib-dev gunicorn python3-flask python3-aiohttp
                         python3-asgiref python3-quart python3-hypercorn hyperfine) ;;
     --browser) packages+=(chromium) ;;
     --clang) packages+=(clang-14 libclang-rt-14-dev lld-14) ;;

@@ -14,6 +14,8 @@
 #include "vial/async/error.hpp"
 #include "vial/log.hpp"
 
+#include <boost/asio/this_coro.hpp>
+
 namespace vial {
 
 namespace {
@@ -155,6 +157,7 @@ task<response> app::dispatch_async(request& req, const matched_route& route) con
   // The plain driver's loop, awaiting coroutine slots. A co_await may not appear in a catch
   // block, so the exception is taken out first; awaited values are named before use (GCC 12,
   // docs/design.md "Coroutine temporaries").
+  bool cancelled = false;
   for (;;) {
     std::exception_ptr failed;
     try {
@@ -231,7 +234,20 @@ task<response> app::dispatch_async(request& req, const matched_route& route) con
     } catch (...) {
       failed = std::current_exception();
     }
-    if (failed) p.failed(std::move(failed));
+    if (!failed) continue;
+    if (!cancelled) {
+      // Cancelled as a whole (on the event loop: the client left, or the server stopped), the
+      // chain throws at its next co_await. The request is abandoned, not failed: no error is
+      // logged, and with the state reset the error handler, after and teardown hooks run to
+      // the end instead of each failing at its first co_await (teardown releases resources).
+      auto state = co_await boost::asio::this_coro::cancellation_state;
+      if (state.cancelled() != boost::asio::cancellation_type::none) {
+        cancelled = true;
+        p.cancelled();
+        co_await boost::asio::this_coro::reset_cancellation_state();
+      }
+    }
+    p.failed(std::move(failed));
   }
 }
 

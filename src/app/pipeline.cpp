@@ -218,7 +218,12 @@ void pipeline::handle(std::exception_ptr e) {
   if ((plan_.by_type = find_type(scopes_, e))) return;
   // No handler takes it: logged, seen by teardown, answered by its status.
   plan_.error = &plan_.owned.emplace(error_for_unhandled(e));
-  log_unhandled(log_, label(), e, plan_.error->status());
+  if (cancelled_) {
+    log_.debug(std::string(label()) + ": cancelled (the client left or the server stopped): " +
+               describe_exception(e));
+  } else {
+    log_unhandled(log_, label(), e, plan_.error->status());
+  }
   unhandled_ = std::move(e);
   plan_.by_status = find_status(scopes_, plan_.error->status());
 }

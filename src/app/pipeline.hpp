@@ -57,6 +57,9 @@ class pipeline {
   void returned();                               // teardown
   /// What the current slot threw.
   void failed(std::exception_ptr e);
+  /// The whole request was cancelled (its client left, or the server stopped): what its slots
+  /// throw from now on is logged at debug level, not as an unhandled error.
+  void cancelled() noexcept { cancelled_ = true; }
 
   request& req() const noexcept { return req_; }
   const before_slot& before_hook() const { return scopes_[scope_ - 1]->before[hook_]; }
@@ -118,6 +121,7 @@ class pipeline {
   error_plan plan_;
   vial::response res_;
   std::exception_ptr unhandled_;
+  bool cancelled_ = false;
 };
 
 /// The answer when an error handler itself failed, or the bridge refused to run.

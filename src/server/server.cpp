@@ -1,8 +1,10 @@
 #include "vial/server/server.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -12,8 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #ifdef __linux__
 #include <linux/filter.h>
 #endif
@@ -72,6 +76,29 @@ bool refuse_new_connections(tcp::acceptor& acceptor) {
 #endif
 }
 
+// The inherited descriptor's protocol, once it is known to be a listening TCP socket.
+tcp check_listening_socket(int fd) {
+  int value = 0;
+  socklen_t size = sizeof value;
+  const auto fail = [fd](const char* what) {
+    throw std::system_error(errno ? errno : EINVAL, std::generic_category(),
+                            "vial::server: listen_fd " + std::to_string(fd) + " " + what);
+  };
+  errno = 0;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, &size) != 0 || value != SOCK_STREAM) {
+    fail("is not a stream socket");
+  }
+  size = sizeof value;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &size) != 0 || value == 0) {
+    fail("is not listening");
+  }
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) fail("has no address");
+  if (address.ss_family != AF_INET && address.ss_family != AF_INET6) fail("is not TCP/IP");
+  return address.ss_family == AF_INET ? tcp::v4() : tcp::v6();
+}
+
 tcp::endpoint resolve(const std::string& host, std::uint16_t port) {
   error_code ec;
   auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
@@ -110,6 +137,7 @@ struct server::impl {
   std::chrono::steady_clock::time_point accept_failure_logged{};
   std::chrono::steady_clock::time_point limit_logged{};
   bool watching_backlog = false;
+  bool inherited = false;  // the listener came from options.listen_fd
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::unique_ptr<server_detail::server_threads> threads;
   std::unique_ptr<server_detail::memory_trimmer> trimmer;
@@ -228,6 +256,15 @@ void server::impl::adopt(tcp::socket socket) {
 // reset by the close.
 void server::impl::close_listener(std::promise<void>& closed) {
   accept_retry->cancel();
+  if (inherited) {
+    // The service manager holds the socket too: what is in the queue, and the connections
+    // that keep arriving, wait there for the next process. No filter, which would stay on the
+    // shared socket.
+    error_code ec;
+    acceptor->close(ec);
+    closed.set_value();
+    return;
+  }
   refuse_new_connections(*acceptor);
   listener_drain->expires_after(listener_drain_time);
   listener_drain->async_wait([this, &closed](error_code) {
@@ -263,25 +300,40 @@ void server::start() {
   const auto thread_count = io + workers;
   s.core = std::make_unique<server_detail::server_core>(s.app, s.options, static_cast<int>(thread_count));
 
-  auto endpoint = resolve(s.options.host, s.options.port);
   s.acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(s.core->ioc));
   s.accept_retry = std::make_unique<asio::steady_timer>(s.acceptor->get_executor());
   s.listener_drain = std::make_unique<asio::steady_timer>(s.acceptor->get_executor());
   error_code ec;
-  auto fail = [&](const char* what) {
-    throw std::system_error(ec, std::string("vial::server: ") + what + " " +
-                                    endpoint.address().to_string() + ":" +
-                                    std::to_string(endpoint.port()));
-  };
-  s.acceptor->open(endpoint.protocol(), ec);
-  if (ec) fail("cannot open a socket for");
-  s.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (s.options.reuse_port) s.acceptor->set_option(reuse_port(true), ec);
-  if (ec) fail("cannot set socket options on");
-  s.acceptor->bind(endpoint, ec);
-  if (ec) fail("cannot bind");
-  s.acceptor->listen(s.options.backlog, ec);
-  if (ec) fail("cannot listen on");
+  if (s.options.listen_fd >= 0) {
+    const int fd = s.options.listen_fd;
+    const auto protocol = check_listening_socket(fd);
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // not passed on to processes this one starts
+#ifdef __linux__
+    // A filter refusing connections, left by a process that stopped without SO_DETACH_FILTER
+    // (an older vial), would drop every connection attempt.
+    int unused = 0;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused);
+#endif
+    s.acceptor->assign(protocol, fd, ec);
+    if (ec) throw std::system_error(ec, "vial::server: cannot use listen_fd " + std::to_string(fd));
+    s.inherited = true;
+  } else {
+    auto endpoint = resolve(s.options.host, s.options.port);
+    auto fail = [&](const char* what) {
+      throw std::system_error(ec, std::string("vial::server: ") + what + " " +
+                                      endpoint.address().to_string() + ":" +
+                                      std::to_string(endpoint.port()));
+    };
+    s.acceptor->open(endpoint.protocol(), ec);
+    if (ec) fail("cannot open a socket for");
+    s.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (s.options.reuse_port) s.acceptor->set_option(reuse_port(true), ec);
+    if (ec) fail("cannot set socket options on");
+    s.acceptor->bind(endpoint, ec);
+    if (ec) fail("cannot bind");
+    s.acceptor->listen(s.options.backlog, ec);
+    if (ec) fail("cannot listen on");
+  }
   s.port = s.acceptor->local_endpoint().port();
   // Holds no executor: the core outlives its io_context's services, and a strand would not.
   s.core->room_available = [&s] {
@@ -378,5 +430,17 @@ void server::wait() {
 std::uint16_t server::port() const noexcept { return impl_->port.load(); }
 bool server::running() const noexcept { return impl_->running.load(); }
 const server_options& server::options() const noexcept { return impl_->options; }
+
+int systemd_listen_fd() {
+  // sd_listen_fds(3): the variables name this process and the descriptors start at 3.
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  const bool ours = pid != nullptr && fds != nullptr && std::atol(pid) == ::getpid() &&
+                    std::atoi(fds) >= 1;
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  return ours ? 3 : -1;
+}
 
 }  // namespace vial

@@ -12,8 +12,11 @@ one-request-per-connection clients runs against the fixture while it gets SIGTER
   the middle get "Connection: close" on their response instead of being cut.
 - with a successor: a second process binds the same port with reuse_port, then the first gets
   SIGTERM. Nothing may fail at all, not even a refused connection.
+- with an inherited socket (systemd socket activation): the test holds the listening socket,
+  the first process stops, then the second starts on the same socket. Nothing may fail either.
 """
 
+import os
 import re
 import socket
 import subprocess
@@ -169,11 +172,20 @@ class Load:
 
 
 class Fixture:
-    """The fixture process; `port` is the one it printed."""
+    """The fixture process; `port` is the one it printed. With `listener`, a listening socket,
+    it is started as systemd starts a socket-activated service: the socket as descriptor 3,
+    LISTEN_FDS=1 and LISTEN_PID its own pid."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, listener=None):
+        def as_systemd():
+            os.dup2(listener.fileno(), 3)
+            os.environ["LISTEN_FDS"] = "1"
+            os.environ["LISTEN_PID"] = str(os.getpid())
+
         self.proc = subprocess.Popen([FIXTURE, *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=as_systemd if listener else None,
+                                     pass_fds=(3,) if listener else ())
         line = self.proc.stdout.readline()
         if not re.fullmatch(r"\d+\n", line):
             self.proc.kill()
@@ -230,6 +242,39 @@ class GracefulRestartTest(unittest.TestCase):
             new_code = new.terminate()
         finally:
             load.stop()
+            for f in (old, new):
+                if f is not None and f.proc.poll() is None:
+                    f.proc.kill()
+        self.assertEqual(old_code, 0, old.stderr())
+        self.assertEqual(new_code, 0, new.stderr())
+        self.assertEqual(load.losses, [], f"{len(load.losses)} failed of {load.ok + len(load.losses)}")
+        self.assertEqual(load.refused, 0)
+
+    def test_restart_with_an_inherited_socket_refuses_nothing(self):
+        # The test plays systemd: it holds the listening socket, so connections that arrive
+        # between the old process's exit and the new one's start wait in its queue.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1024)
+        port = listener.getsockname()[1]
+        old = Fixture("--workers", "8", listener=listener)
+        new = None
+        load = Load(port, refused_is_loss=True)
+        try:
+            self.assertEqual(old.port, port)
+            load.start()
+            self.assertTrue(load.wait_for(200, timeout=20), "the load did not get going")
+            old_code = old.terminate()  # the old one is gone before the new one starts
+            new = Fixture("--workers", "8", listener=listener)
+            self.assertEqual(new.port, port)
+            after_switch = load.count()
+            self.assertTrue(load.wait_for(after_switch + 300, timeout=20),
+                            "the new process did not take over")
+            load.stop()
+            new_code = new.terminate()
+        finally:
+            load.stop()
+            listener.close()
             for f in (old, new):
                 if f is not None and f.proc.poll() is None:
                     f.proc.kill()

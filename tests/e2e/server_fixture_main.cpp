@@ -3,13 +3,19 @@
 // exit 0).
 // Options: --workers N, --header-timeout-ms N, --write-timeout-ms N, --keep-alive-timeout-ms N,
 // --max-body N, --max-connections N, --static DIR (serves DIR under /static), --port N,
-// --reuse-port 1 (SO_REUSEPORT).
+// --reuse-port 1 (SO_REUSEPORT), --proxy 1 (behind one proxy: trust one hop of X-Forwarded-For
+// and -Proto and the X-Request-Id it sets; add /livez, /readyz and /whoami, which echoes the
+// client's address, scheme and request id as the app sees them, and the process id).
+// Under systemd socket activation (LISTEN_FDS), serves the inherited socket instead of binding.
 
 #include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include <unistd.h>
 
 #include "server/test_app.hpp"
 #include "vial/app.hpp"
@@ -24,8 +30,9 @@ int main(int argc, char** argv) {
   // every descriptor, and then reports the EMFILE error's category as an invalid object. One
   // checked call here, while descriptors are free, puts the category in the check's cache.
   (void)boost::system::error_code(EMFILE, boost::system::system_category()).message();
-  vial::server_options options{.port = 0};
+  vial::server_options options{.port = 0, .listen_fd = vial::systemd_listen_fd()};
   std::string static_dir;
+  bool behind_proxy = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string_view flag = argv[i];
     auto value = std::strtoul(argv[i + 1], nullptr, 10);
@@ -40,10 +47,22 @@ int main(int argc, char** argv) {
     }
     if (flag == "--port") options.port = static_cast<std::uint16_t>(value);
     if (flag == "--reuse-port") options.reuse_port = value != 0;
+    if (flag == "--proxy") behind_proxy = value != 0;
   }
-  vial::app app;
+  vial::app_options app_options;
+  if (behind_proxy) app_options.proxy = {.x_for = 1, .x_proto = 1, .x_request_id = true};
+  vial::app app(std::move(app_options));
   vial::test::test_state state;
   vial::test::add_test_routes(app, state);
+  if (behind_proxy) {
+    vial::add_health_routes(app);
+    app.get("/whoami", [](const vial::request& req) {
+      return nlohmann::json{{"remote_address", req.remote_address()},
+                            {"scheme", req.scheme()},
+                            {"id", req.id()},
+                            {"pid", ::getpid()}};
+    });
+  }
   if (!static_dir.empty()) app.static_folder("/static", static_dir);
   // Multipart over the wire: fields, and each file's name, type and size.
   app.post("/form", [](vial::request& req) {

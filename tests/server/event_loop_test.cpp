@@ -323,3 +323,46 @@ TEST_CASE("pipelined requests to event-loop routes are answered in order",
   CHECK(c.read_response().body == "loop");
   CHECK(c.read_response().body == "hello");
 }
+
+TEST_CASE("an event-loop request cancelled because its client left is not logged as an error",
+          "[server][event_loop][disconnect]") {
+  // The chain's coroutines see the cancellation as an exception; the request is abandoned, not
+  // failed: no ERROR line, and the async error handler, after and teardown hooks still run
+  // instead of failing at their first co_await.
+  vial::testing::log_capture log;
+  vial::app app({.coroutines = coroutine_mode::event_loop});
+  app.set_logger(log.logger());
+  std::atomic<bool> started{false};
+  std::atomic<bool> handled{false};
+  std::atomic<bool> torn_down{false};
+  app.get("/hang", [&]() -> vial::task<std::string> {
+    started = true;
+    co_await vial::sleep_for(5s);
+    co_return "finished";
+  });
+  app.errorhandler(500, [&](const vial::http_error&) -> vial::task<vial::response> {
+    co_await vial::sleep_for(0ms);
+    handled = true;
+    co_return vial::response::text("handled", 500);
+  });
+  app.teardown_request([&](vial::request&, std::exception_ptr) -> vial::task<void> {
+    co_await vial::sleep_for(0ms);
+    torn_down = true;
+  });
+  vial::server srv(app, {.port = 0});
+  srv.start();
+  {
+    raw_client c(srv.port());
+    c.send(get_request("/hang"));
+    REQUIRE(eventually([&] { return started.load(); }));
+    c.shutdown_send();
+    REQUIRE(eventually([&] { return torn_down.load(); }, 3s));
+  }
+  CHECK(handled);
+  CHECK(eventually([&] { return log.contains("GET /hang: cancelled"); }));
+  for (const auto& line : log.lines()) {
+    INFO(line);
+    CHECK_FALSE(line.starts_with("ERROR"));
+  }
+  srv.stop();
+}

@@ -2,12 +2,17 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <stop_token>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../../src/routing/match_count.hpp"
 #include "server/test_app.hpp"
@@ -704,4 +709,46 @@ TEST_CASE("at max_connections with none idle the server stops accepting until on
   CHECK(r.status == 200);
   CHECK(r.body == "hello");
   CHECK(busy.closed_by_peer());
+}
+
+TEST_CASE("a server serves an inherited listening socket and refuses a descriptor that is not one",
+          "[server][listen_fd]") {
+  vial::app app;
+  app.get("/hello", [] { return std::string("hello"); });
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  SECTION("not listening: start throws and leaves the descriptor alone") {
+    vial::server srv(app, {.port = 0, .listen_fd = fd});
+    CHECK_THROWS_AS(srv.start(), std::system_error);
+    CHECK(::close(fd) == 0);
+  }
+  SECTION("listening: served on its port, whatever options.port says") {
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    vial::server srv(app, {.port = 1, .listen_fd = fd});
+    srv.start();
+    CHECK(srv.port() == ntohs(address.sin_port));
+    raw_client c(srv.port());
+    c.send(get_request("/hello"));
+    CHECK(c.read_response().body == "hello");
+    srv.stop();  // and closes the descriptor, which the server owned
+  }
+}
+
+TEST_CASE("systemd_listen_fd takes the socket only when LISTEN_PID names this process",
+          "[server][listen_fd]") {
+  ::setenv("LISTEN_FDS", "1", 1);
+  ::setenv("LISTEN_PID", "1", 1);  // another process's
+  CHECK(vial::systemd_listen_fd() == -1);
+  CHECK(std::getenv("LISTEN_FDS") == nullptr);  // cleared either way
+  ::setenv("LISTEN_FDS", "1", 1);
+  ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+  CHECK(vial::systemd_listen_fd() == 3);
+  CHECK(std::getenv("LISTEN_PID") == nullptr);
+  CHECK(vial::systemd_listen_fd() == -1);
 }

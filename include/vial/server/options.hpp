@@ -57,6 +57,12 @@ struct server_options {
   std::chrono::milliseconds shutdown_timeout{10'000};  ///< in-flight requests and streams
   int backlog = 1024;
   bool reuse_port = false;  ///< SO_REUSEPORT: several processes share the port
+  /// A listening TCP socket the process inherited, used instead of binding `host:port`:
+  /// `vial::systemd_listen_fd()` under systemd socket activation; -1 binds. The server owns
+  /// the descriptor from `start` on and closes it on stop without draining its queue, so the
+  /// service manager, which holds the socket too, keeps the connections that arrive while the
+  /// process restarts: none is refused (docs/server.md, "systemd").
+  int listen_fd = -1;
   bool handle_signals = true;  ///< `app.run` stops gracefully on SIGINT/SIGTERM
   /// Free memory the allocator may keep before the server hands it back to the system (with
   /// glibc: `malloc_trim` from a thread of its own, checked every second); 0 disables.

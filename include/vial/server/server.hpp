@@ -65,4 +65,10 @@ class server {
   std::unique_ptr<impl> impl_;
 };
 
+/// The listening socket systemd passed to this process (socket activation, sd_listen_fds(3)):
+/// 3 when `LISTEN_PID` names this process and `LISTEN_FDS` is at least 1, else -1. Unsets
+/// those variables either way, so a process started from this one does not take the socket.
+/// For `server_options::listen_fd`.
+int systemd_listen_fd();
+
 }  // namespace vial
