@@ -1,6 +1,7 @@
 #include "request_reader.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -29,6 +30,8 @@ namespace {
 // until its CRLF with no limit of its own, and nothing legitimate comes near this: a size is at
 // most 16 hex digits, and no extension is defined.
 constexpr std::size_t max_chunk_line = 4096;
+
+std::atomic<std::size_t> live_states{0};
 
 // Beast reports a malformed HTTP-version and one it does not support alike, as bad_version:
 // only a well-formed "HTTP/" DIGIT "." DIGIT other than 1.0 and 1.1 is 505 (RFC 9112 2.3: the
@@ -78,8 +81,14 @@ struct chunk_line {
 struct request_reader::impl {
   using parser_type = http::request_parser<http::string_body>;
 
-  impl(const vial::app& a, const server_options& o, const std::string& r)
-      : app(a), options(o), remote(r) {}
+  impl(const vial::app& a, const server_options& o, const std::string& r, std::string& m,
+       std::string& t)
+      : app(a), options(o), remote(r), method(m), target(t) {
+    live_states.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~impl() { live_states.fetch_sub(1, std::memory_order_relaxed); }
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
 
   read_step fail(int code, std::size_t used) {
     status = code;
@@ -119,8 +128,8 @@ struct request_reader::impl {
   int status = 0;
   int refused = 0;  // the status of the request's refusal, answered by the app
   std::size_t limit = 0;  // the body limit of this request
-  std::string method;
-  std::string target;
+  std::string& method;  // the reader's, which outlive this state
+  std::string& target;
   bool expects_continue = false;
   bool keep_alive = true;
   bool http10 = false;
@@ -216,12 +225,22 @@ request_reader::request_reader(const vial::app& app, const server_options& optio
 request_reader::~request_reader() = default;
 
 // The state (a Beast parser, the request being built: about 1 KiB) lives only while a request
-// is read and answered; a connection waiting for its next request holds none of it.
-void request_reader::reset() noexcept { impl_.reset(); }
+// is read: a connection waiting for its next request, or answering one, holds none of it.
+void request_reader::reset() noexcept {
+  impl_.reset();
+  method_.clear();
+  target_.clear();
+}
+
+void request_reader::release() noexcept { impl_.reset(); }
+
+std::size_t request_reader::states() noexcept {
+  return live_states.load(std::memory_order_relaxed);
+}
 
 request_reader::impl& request_reader::state() {
   if (impl_) return *impl_;
-  impl_ = std::make_unique<impl>(app_, options_, remote_);
+  impl_ = std::make_unique<impl>(app_, options_, remote_, method_, target_);
   auto& s = *impl_;
   s.parser.emplace();
   s.parser->header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
@@ -338,17 +357,9 @@ read_step request_reader::feed(std::string_view data) {
   }
 }
 
-namespace {
-const std::string no_text;
-}  // namespace
-
 int request_reader::status() const noexcept { return impl_ ? impl_->status : 0; }
-const std::string& request_reader::method() const noexcept {
-  return impl_ ? impl_->method : no_text;
-}
-const std::string& request_reader::target() const noexcept {
-  return impl_ ? impl_->target : no_text;
-}
+const std::string& request_reader::method() const noexcept { return method_; }
+const std::string& request_reader::target() const noexcept { return target_; }
 bool request_reader::expects_continue() const noexcept {
   return impl_ && impl_->expects_continue;
 }

@@ -38,8 +38,8 @@ struct read_step {
 /// chunk-size line and the trailer section). Every byte it asks the caller to keep is bounded
 /// by a limit. The request is built from the header section alone, so chunked trailer fields
 /// never reach it. It does no I/O, so the connection and the request fuzz target run the same
-/// code. Between requests (after `reset()`, before the next `feed`) it holds no parser and no
-/// request, so an idle connection keeps only the reader's two references.
+/// code. Between requests (after `reset()`, before the next `feed`) and while a request is
+/// answered (after `release()`) it holds no parser and no request.
 /// Distinct objects: safe. Shared objects: unsafe.
 class request_reader {
  public:
@@ -77,6 +77,14 @@ class request_reader {
   /// After `complete` or `refused`: where the app routed the request, for
   /// `app::dispatch(request, route)`, which then does not route it again.
   matched_route take_route();
+  /// After `take_request()` and `take_route()`: frees the parser state while the request is
+  /// answered (a request held on the event loop would keep it for nothing). Only `method()`
+  /// and `target()`, which the access log names, stay until `reset()`.
+  void release() noexcept;
+
+  /// Parser states alive in the process, for tests: a reader holds one only while it reads a
+  /// request.
+  static std::size_t states() noexcept;
 
  private:
   struct impl;
@@ -85,6 +93,8 @@ class request_reader {
   const vial::app& app_;
   const server_options& options_;
   std::string remote_;
+  std::string method_;  // outlive the state, for the access log
+  std::string target_;
   std::unique_ptr<impl> impl_;
 };
 

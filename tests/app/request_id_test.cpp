@@ -36,6 +36,19 @@ TEST_CASE("each request gets a generated id, sent back in X-Request-Id", "[app][
   CHECK(is_generated_id(client.get("/nowhere").header("X-Request-Id").value_or("")));
 }
 
+TEST_CASE("an event-loop coroutine route sends back its id in X-Request-Id as well",
+          "[app][request_id][event_loop]") {
+  vial::app app;
+  app.get(
+      "/loop-id",
+      [](const vial::request& req) -> vial::task<std::string> { co_return std::string(req.id()); },
+      {.coroutines = vial::coroutine_mode::event_loop});
+  vial::test_client client(app);
+  auto r = client.get("/loop-id");
+  CHECK(is_generated_id(r.text()));
+  CHECK(r.header("X-Request-Id") == r.text());
+}
+
 TEST_CASE("X-Request-Id from the client is taken only when trusted and well-formed",
           "[app][request_id]") {
   const bool trusted = GENERATE(false, true);

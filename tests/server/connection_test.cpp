@@ -1,5 +1,6 @@
 #include "../../src/server/connection.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -8,6 +9,8 @@
 #include "support/catch.hpp"
 #include "support/eventually.hpp"
 #include "support/raw_client.hpp"
+#include "../../src/server/request_reader.hpp"
+#include "vial/async/timeout.hpp"
 
 using namespace std::chrono_literals;
 using vial::server_detail::connection;
@@ -59,6 +62,36 @@ TEST_CASE("a request in flight with nothing pipelined holds no read buffer", "[s
   CHECK(connection::read_buffer_bytes() == 0);
   f.state.gate.release();
   CHECK(c.read_response().body == "unblocked");
+}
+
+TEST_CASE("a request in flight holds no parser state, on a worker or on the event loop",
+          "[server][memory]") {
+  using vial::server_detail::request_reader;
+  buffer_fixture f;
+  auto c = f.connect();
+  REQUIRE(c.send(get_request("/block")));
+  REQUIRE(f.state.gate.wait_entered(1));
+  CHECK(request_reader::states() == 0);  // the request was taken: the parser went with it
+  f.state.gate.release();
+  CHECK(c.read_response().body == "unblocked");
+
+  vial::app app;
+  std::atomic<bool> entered{false};
+  app.get(
+      "/held",
+      [&entered](const vial::request&) -> vial::task<std::string> {
+        entered = true;
+        co_await vial::sleep_for(300ms);  // suspended on the loop, holding no thread
+        co_return "done";
+      },
+      {.coroutines = vial::coroutine_mode::event_loop});
+  vial::server srv(app, {.port = 0});
+  srv.start();
+  raw_client held(srv.port());
+  REQUIRE(held.send(get_request("/held")));
+  REQUIRE(vial::test::eventually([&] { return entered.load(); }, 5s));
+  CHECK(request_reader::states() == 0);
+  CHECK(held.read_response().body == "done");
 }
 
 TEST_CASE("a request pipelined behind one in flight is kept and answered in order",
