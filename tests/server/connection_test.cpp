@@ -1,4 +1,4 @@
-#include "../../src/server/connection.hpp"
+#include "server/connection.hpp"
 
 #include <chrono>
 #include <string>

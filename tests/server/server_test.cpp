@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../src/routing/match_count.hpp"
+#include "routing/match_count.hpp"
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
 #include "support/eventually.hpp"
