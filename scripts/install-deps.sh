@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev nlohmann-json3-dev catch2 libssl-dev libsqlite3-dev
-  curl openssl python3 python3-requests python3-websockets python3-prometheus-client
+  clang-format-16 curl openssl python3 python3-requests python3-websockets python3-prometheus-client
 )
 for arg in "$@"; do
   case "$arg" in
