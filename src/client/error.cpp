@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "vial/client/response.hpp"
 
 namespace vial {

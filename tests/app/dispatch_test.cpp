@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "../../src/routing/match_count.hpp"
+#include "routing/match_count.hpp"
 #include "support/catch.hpp"
 #include "vial/http/error.hpp"
 #include "vial/routing/error.hpp"

@@ -37,8 +37,8 @@
 #include <system_error>
 #include <vector>
 
-#include "../../src/server/request_reader.hpp"
-#include "../../src/server/wire.hpp"
+#include "server/request_reader.hpp"
+#include "server/wire.hpp"
 #include "fuzz_check.hpp"
 #include "vial/app.hpp"
 #include "vial/async/timeout.hpp"

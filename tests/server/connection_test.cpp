@@ -1,4 +1,4 @@
-#include "../../src/server/connection.hpp"
+#include "server/connection.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -9,7 +9,7 @@
 #include "support/catch.hpp"
 #include "support/eventually.hpp"
 #include "support/raw_client.hpp"
-#include "../../src/server/request_reader.hpp"
+#include "server/request_reader.hpp"
 #include "vial/async/timeout.hpp"
 
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-#include "../../src/server/memory_trim.hpp"
+#include "server/memory_trim.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "../../src/server/request_reader.hpp"
+#include "server/request_reader.hpp"
 
 #include <string>
 #include <string_view>

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../src/routing/match_count.hpp"
+#include "routing/match_count.hpp"
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
 #include "support/eventually.hpp"

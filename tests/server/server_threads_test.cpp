@@ -1,6 +1,6 @@
 // The server's thread model: I/O threads run handlers inline, standby threads join the loop
 // only while handlers block, and idle workers cost nothing.
-#include "../../src/server/server_threads.hpp"
+#include "server/server_threads.hpp"
 
 #include <time.h>
 

@@ -1,4 +1,4 @@
-#include "../../src/server/wire.hpp"
+#include "server/wire.hpp"
 
 #include "support/catch.hpp"
 

@@ -6,11 +6,17 @@
 #include <type_traits>
 #include <utility>
 
-#include "vial/http/json.hpp"
+#include <nlohmann/json_fwd.hpp>
+
 #include "vial/http/response.hpp"
 #include "vial/http/status.hpp"
 
 namespace vial {
+
+// Forward-declared, like nlohmann::json: returning either from a handler means the handler's
+// file already includes vial/http/json.hpp, so the headers of users who never touch JSON stay
+// free of nlohmann's definitions.
+class json_view;
 
 namespace detail {
 /// Deliberately undefined: the compiler's error names the type with no conversion.
@@ -73,12 +79,14 @@ response make_response(T&& value) {
     return response(std::string(), static_cast<int>(value), {});
   } else if constexpr (detail::is_tuple<V>::value) {
     constexpr std::size_t n = std::tuple_size_v<V>;
-    static_assert(n == 2 || n == 3, "a handler may return (body, status), (body, headers) or "
-                                    "(body, status, headers)");
+    static_assert(n == 2 || n == 3,
+                  "a handler may return (body, status), (body, headers) or "
+                  "(body, status, headers)");
     response r = make_response(std::get<0>(std::forward<T>(value)));
     using Second = std::remove_cvref_t<std::tuple_element_t<1, V>>;
     if constexpr (std::is_same_v<Second, vial::headers>) {
-      static_assert(n == 2, "(body, headers, ...) is not a handler result; use (body, status, headers)");
+      static_assert(n == 2,
+                    "(body, headers, ...) is not a handler result; use (body, status, headers)");
       detail::merge_headers(r, std::get<1>(value));
     } else {
       static_assert(std::is_same_v<Second, int> || std::is_same_v<Second, vial::status>,
@@ -86,8 +94,9 @@ response make_response(T&& value) {
                     "or vial::headers");
       detail::apply_status(r, std::get<1>(value));
       if constexpr (n == 3) {
-        static_assert(std::is_same_v<std::remove_cvref_t<std::tuple_element_t<2, V>>, vial::headers>,
-                      "the third element of a handler's tuple is vial::headers");
+        static_assert(
+            std::is_same_v<std::remove_cvref_t<std::tuple_element_t<2, V>>, vial::headers>,
+            "the third element of a handler's tuple is vial::headers");
         detail::merge_headers(r, std::get<2>(value));
       }
     }
@@ -101,15 +110,14 @@ response make_response(T&& value) {
 
 /// Satisfied by types `make_response` accepts.
 template <class T>
-concept response_convertible =
-    std::is_same_v<std::remove_cvref_t<T>, response> ||
-    std::is_same_v<std::remove_cvref_t<T>, std::string> ||
-    std::is_same_v<std::remove_cvref_t<T>, std::string_view> ||
-    std::is_convertible_v<std::remove_cvref_t<T>, const char*> ||
-    std::is_same_v<std::remove_cvref_t<T>, nlohmann::json> ||
-    std::is_same_v<std::remove_cvref_t<T>, json_view> ||
-    std::is_same_v<std::remove_cvref_t<T>, vial::status> ||
-    detail::is_tuple<std::remove_cvref_t<T>>::value ||
-    detail::has_adl_to_response<std::remove_cvref_t<T>>;
+concept response_convertible = std::is_same_v<std::remove_cvref_t<T>, response> ||
+                               std::is_same_v<std::remove_cvref_t<T>, std::string> ||
+                               std::is_same_v<std::remove_cvref_t<T>, std::string_view> ||
+                               std::is_convertible_v<std::remove_cvref_t<T>, const char*> ||
+                               std::is_same_v<std::remove_cvref_t<T>, nlohmann::json> ||
+                               std::is_same_v<std::remove_cvref_t<T>, json_view> ||
+                               std::is_same_v<std::remove_cvref_t<T>, vial::status> ||
+                               detail::is_tuple<std::remove_cvref_t<T>>::value ||
+                               detail::has_adl_to_response<std::remove_cvref_t<T>>;
 
 }  // namespace vial

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <type_traits>
 
+// The full definition, not json_fwd.hpp: `request_options` owns a JSON body. Every client header
+// includes this one, so `client_response::json()` is usable wherever the client is.
 #include <nlohmann/json.hpp>
 
 #include "vial/http/headers.hpp"
@@ -65,9 +67,9 @@ class fields_view {
   static constexpr std::size_t max_inline = 8;
 
   constexpr fields_view() noexcept = default;
-  constexpr fields_view(field_view f0, field_view f1 = {}, field_view f2 = {},
-                        field_view f3 = {}, field_view f4 = {}, field_view f5 = {},
-                        field_view f6 = {}, field_view f7 = {}) noexcept
+  constexpr fields_view(field_view f0, field_view f1 = {}, field_view f2 = {}, field_view f3 = {},
+                        field_view f4 = {}, field_view f5 = {}, field_view f6 = {},
+                        field_view f7 = {}) noexcept
       : inline_{f0, f1, f2, f3, f4, f5, f6, f7} {}
   fields_view(const vial::headers& h) noexcept : headers_(&h) {}
   fields_view(const multi_dict& d) noexcept : dict_(&d) {}
@@ -76,7 +78,8 @@ class fields_view {
   template <class F>
   void for_each(F&& f) const {
     if (headers_) {
-      for (const auto& [name, value] : *headers_) f(std::string_view(name), std::string_view(value));
+      for (const auto& [name, value] : *headers_)
+        f(std::string_view(name), std::string_view(value));
     } else if (dict_) {
       for (const auto& [name, value] : *dict_) f(std::string_view(name), std::string_view(value));
     } else {

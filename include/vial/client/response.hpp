@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "vial/http/headers.hpp"
 
@@ -15,7 +15,10 @@ class client_response {
  public:
   client_response() = default;
   client_response(int status, vial::headers headers, std::string body, std::string url)
-      : status_(status), headers_(std::move(headers)), body_(std::move(body)), url_(std::move(url)) {}
+      : status_(status),
+        headers_(std::move(headers)),
+        body_(std::move(body)),
+        url_(std::move(url)) {}
 
   int status() const noexcept { return status_; }
   /// True for 2xx.
