@@ -10,6 +10,7 @@
 #include "http/request_id.hpp"
 #include "pipeline.hpp"
 #include "vial/app/app.hpp"
+#include "vial/app/metrics.hpp"
 #include "vial/async/bridge.hpp"
 #include "vial/async/error.hpp"
 #include "vial/log.hpp"
@@ -142,11 +143,32 @@ response app::dispatch_request(request& req, const matched_route& route) const {
   }
 }
 
+namespace {
+
+/// Counts an event-loop request in flight until it answered, or until its frame is destroyed
+/// unanswered (the client left, the server stopped).
+struct loop_request_metrics {
+  metrics_registry* metrics;
+  metrics_registry::clock::time_point started =
+      metrics ? metrics->begin() : metrics_registry::clock::time_point();
+  bool ended = false;
+  ~loop_request_metrics() {
+    if (metrics && !ended) metrics->abandon();
+  }
+};
+
+}  // namespace
+
 task<response> app::dispatch_on_loop(request& req, const matched_route& route) const {
+  loop_request_metrics counted{metrics_.get()};
   // The chain on the awaiting executor, the request's scope: no bridge run.
   auto chain = dispatch_async(req, route);
   response res = co_await std::move(chain);
   detail::set_request_id_header(res, req);
+  if (counted.metrics) {
+    counted.ended = true;
+    counted.metrics->end(metrics_route(route), req.method(), res.status(), counted.started);
+  }
   co_return res;
 }
 
