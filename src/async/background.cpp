@@ -41,10 +41,13 @@ struct background_handle::shared {
            s == background_state::abandoned;
   }
   /// Moves from queued/running to a final state once; false if already final.
-  bool finish(background_state to, std::string message = {}) {
+  /// `tally` counts the outcome before anyone waiting can see it.
+  bool finish(background_state to, std::string message = {},
+              std::atomic<std::uint64_t>* tally = nullptr) {
     std::lock_guard lock(mutex);
     auto s = state.load();
     if (s != background_state::queued && s != background_state::running) return false;
+    if (tally) tally->fetch_add(1);
     error = std::move(message);
     state.store(to);
     finished.notify_all();
@@ -108,9 +111,9 @@ struct background_executor::impl {
       auto message = describe_exception(error);
       // Logged before the state changes, so whoever sees `failed` also finds the log line.
       if (!s->is_final()) log->error("background work " + s->label() + " failed: " + message);
-      if (s->finish(background_state::failed, message)) failed.fetch_add(1);
+      s->finish(background_state::failed, message, &failed);
     } else {
-      if (s->finish(background_state::done)) done.fetch_add(1);
+      s->finish(background_state::done, {}, &done);
     }
     std::lock_guard lock(mutex);
     live.erase(s);
@@ -218,9 +221,8 @@ std::size_t background_executor::drain(std::chrono::milliseconds deadline) {
   std::size_t abandoned = 0;
   for (auto& s : unfinished) {
     auto was = s->state.load();
-    if (s->finish(background_state::abandoned)) {
+    if (s->finish(background_state::abandoned, {}, &raw->abandoned)) {
       ++abandoned;
-      raw->abandoned.fetch_add(1);
       raw->log->warning("background work " + s->label() + " abandoned at shutdown while " +
                         std::string(to_string(was)));
     }
