@@ -74,10 +74,9 @@ void metrics_writer::sample(std::string& out, std::string_view name,
 
 void metrics_writer::counter(std::string_view name, std::string_view help, std::uint64_t value,
                              std::initializer_list<metric_label> labels) {
-  // The family is named without `_total`, as the format's parsers expect of a counter.
-  std::string_view base = name;
-  if (base.ends_with("_total")) base.remove_suffix(6);
-  sample(family_of(base, help, "counter").samples, name, labels, {}, {}, format_count(value));
+  // In format 0.0.4 the header names the sample itself ("x_total"), as Prometheus' own clients
+  // write it; parsers drop the suffix for the family's name.
+  sample(family_of(name, help, "counter").samples, name, labels, {}, {}, format_count(value));
 }
 
 void metrics_writer::gauge(std::string_view name, std::string_view help, double value,

@@ -40,8 +40,8 @@ TEST_CASE("a label value's backslash, double quote and newline are escaped, and 
   out.counter("x_total", "line one\nback\\slash \"quoted\"", 3,
               {{"path", "a\\b\"c\nd"}, {"plain", "ok"}});
   CHECK(out.str() ==
-        "# HELP x line one\\nback\\\\slash \"quoted\"\n"
-        "# TYPE x counter\n"
+        "# HELP x_total line one\\nback\\\\slash \"quoted\"\n"
+        "# TYPE x_total counter\n"
         "x_total{path=\"a\\\\b\\\"c\\nd\",plain=\"ok\"} 3\n");
 }
 
@@ -111,7 +111,7 @@ TEST_CASE("requests are counted by route rule, method and status, misses under o
   CHECK(sample_value(text, R"(vial_http_request_duration_seconds_bucket{route="/hello",le="+Inf"})") == 2);
   // The scrape itself is the one request in flight.
   CHECK(sample_value(text, "vial_http_requests_in_flight") == 1);
-  CHECK(occurrences(text, "# TYPE vial_http_requests counter") == 1);
+  CHECK(occurrences(text, "# TYPE vial_http_requests_total counter") == 1);
   CHECK(occurrences(text, "# TYPE vial_http_request_duration_seconds histogram") == 1);
   CHECK(sample_value(text, "vial_blocking_pool_threads") == 8);
   CHECK(sample_value(text, "vial_blocking_pool_overloads_total") == 0);
