@@ -35,6 +35,7 @@ constexpr const char* index_html = R"html(<!doctype html>
       <a href="/with-timeout?ms=2000&amp;timeout=500">?ms=2000&amp;timeout=500</a> (504)</li>
   <li><code>/ws/echo</code>: a WebSocket echo; <code>/ws/chat/&lt;room&gt;</code>: a chat room (below)</li>
   <li><a href="/boom">/boom</a>: a handler that throws (500), <a href="/nowhere">/nowhere</a> (404)</li>
+  <li><a href="/metrics">/metrics</a>: Prometheus metrics (requests by route, latency, queues, the client's pool)</li>
 </ul>
 <h2>Live: <code>/stream?n=20&amp;ms=300</code></h2>
 <div id="status">connecting…</div>

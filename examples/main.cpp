@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include <vial/app/app.hpp>
+#include <vial/app/metrics.hpp>
 #include <vial/client/http_client.hpp>
 #include <vial/server/server.hpp>
 
@@ -146,6 +147,11 @@ int main(int argc, char** argv) {
     examples::register_email(app);
     examples::register_timeout(app, ctx);
     examples::register_websocket(app);
+    // Prometheus metrics: the app's requests, the server's queue and workers, and the fan-out
+    // client's pool (docs/operations.md).
+    vial::add_metrics_route(app, {.collect = {[&client](vial::metrics_writer& out) {
+                                    client.write_metrics(out, "fanout");
+                                  }}});
 
     vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads,
                               .reuse_port = opts.reuse_port});

@@ -6,6 +6,7 @@
 #include "vial/client.hpp"
 #include "vial/http.hpp"
 #include "vial/log.hpp"
+#include "vial/metrics.hpp"
 #include "vial/routing.hpp"
 #include "vial/server.hpp"
 #include "vial/testing.hpp"

@@ -3,6 +3,7 @@
 #include <exception>
 #include <string>
 
+#include "vial/app/metrics.hpp"
 #include "vial/async/bridge.hpp"
 #include "vial/routing/error.hpp"
 
@@ -93,6 +94,15 @@ void app::freeze() const {
       any_event_loop_ = any_event_loop_ || r.event_loop;
     }
     miss_chain_async_ = scope_.has_async();
+    if (metrics_) {
+      // Series are per rule ("/users/<int:id>"), the text after the label's methods.
+      std::vector<std::string_view> rules;
+      for (const auto& r : routes_) {
+        const std::string_view label = r.label;
+        rules.push_back(label.substr(label.find(' ') + 1));
+      }
+      metrics_->bind_routes(rules);
+    }
     frozen_.store(true, std::memory_order_release);
   });
 }

@@ -3,6 +3,7 @@
 // duration, and in the response.
 
 #include "vial/app/app.hpp"
+#include "vial/app/metrics.hpp"
 #include "vial/http/proxy.hpp"
 #include "http/request_id.hpp"
 
@@ -26,13 +27,24 @@ void app::prepare_context(request& req) const {
 }
 
 response app::dispatch(request& req, const matched_route& route) const {
+  metrics_registry* metrics = metrics_.get();
+  const auto started = metrics ? metrics->begin() : metrics_registry::clock::time_point();
   response res;
   {
     detail::request_id_scope scope(req.id());
     res = dispatch_request(req, route);
   }
   detail::set_request_id_header(res, req);
+  if (metrics) metrics->end(metrics_route(route), req.method(), res.status(), started);
   return res;
+}
+
+std::size_t app::metrics_route(const matched_route& route) const noexcept {
+  // Only a route that took the request names the series; every miss shares "<unmatched>".
+  if (route.app_ != this || route.match_.result != route_match::outcome::found) {
+    return matched_route::none;
+  }
+  return route.entry_;
 }
 
 }  // namespace vial

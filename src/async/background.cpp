@@ -41,10 +41,13 @@ struct background_handle::shared {
            s == background_state::abandoned;
   }
   /// Moves from queued/running to a final state once; false if already final.
-  bool finish(background_state to, std::string message = {}) {
+  /// `tally` counts the outcome before anyone waiting can see it.
+  bool finish(background_state to, std::string message = {},
+              std::atomic<std::uint64_t>* tally = nullptr) {
     std::lock_guard lock(mutex);
     auto s = state.load();
     if (s != background_state::queued && s != background_state::running) return false;
+    if (tally) tally->fetch_add(1);
     error = std::move(message);
     state.store(to);
     finished.notify_all();
@@ -89,6 +92,7 @@ struct background_executor::impl {
   std::unordered_set<std::shared_ptr<background_handle::shared>> live;  // guarded by mutex
   bool accepting = true;            // guarded by mutex
   std::size_t running_threads = 0;  // guarded by mutex
+  std::atomic<std::uint64_t> done{0}, failed{0}, abandoned{0};
 
   explicit impl(const logger* l) : log(l ? l : &default_logger()) {}
 
@@ -107,9 +111,9 @@ struct background_executor::impl {
       auto message = describe_exception(error);
       // Logged before the state changes, so whoever sees `failed` also finds the log line.
       if (!s->is_final()) log->error("background work " + s->label() + " failed: " + message);
-      s->finish(background_state::failed, message);
+      s->finish(background_state::failed, message, &failed);
     } else {
-      s->finish(background_state::done);
+      s->finish(background_state::done, {}, &done);
     }
     std::lock_guard lock(mutex);
     live.erase(s);
@@ -186,6 +190,23 @@ std::size_t background_executor::pending() const noexcept {
   return impl_->live.size();
 }
 
+background_counts background_executor::counts() const {
+  background_counts out;
+  if (!impl_) return out;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& s : impl_->live) {
+      const auto state = s->state.load();
+      if (state == background_state::queued) ++out.queued;
+      if (state == background_state::running) ++out.running;
+    }
+  }
+  out.done = impl_->done.load();
+  out.failed = impl_->failed.load();
+  out.abandoned = impl_->abandoned.load();
+  return out;
+}
+
 std::size_t background_executor::drain(std::chrono::milliseconds deadline) {
   if (!impl_) return 0;
   auto* raw = impl_.get();
@@ -200,7 +221,7 @@ std::size_t background_executor::drain(std::chrono::milliseconds deadline) {
   std::size_t abandoned = 0;
   for (auto& s : unfinished) {
     auto was = s->state.load();
-    if (s->finish(background_state::abandoned)) {
+    if (s->finish(background_state::abandoned, {}, &raw->abandoned)) {
       ++abandoned;
       raw->log->warning("background work " + s->label() + " abandoned at shutdown while " +
                         std::string(to_string(was)));

@@ -18,6 +18,13 @@ namespace vial {
 
 namespace detail {
 
+// Runs that left work behind, process-wide (cancelled_leftovers()).
+std::atomic<std::uint64_t> leftovers_cancelled{0};
+
+void note_cancelled_leftover() noexcept {
+  leftovers_cancelled.fetch_add(1, std::memory_order_relaxed);
+}
+
 namespace {
 
 // The scheduler's count of outstanding work, reached without its lock. Asio offers no
@@ -130,6 +137,7 @@ void bridge_run::finish() noexcept {
     thread.context->restart();
     return;
   }
+  note_cancelled_leftover();
   logger_of(*options_).warning(
       label_of(*options_) +
       ": work spawned by the coroutine was still pending when it finished; it was cancelled "
@@ -145,6 +153,10 @@ void bridge_run::finish() noexcept {
 }  // namespace detail
 
 bool in_bridge() noexcept { return detail::bridge_state.active; }
+
+std::uint64_t cancelled_leftovers() noexcept {
+  return detail::leftovers_cancelled.load(std::memory_order_relaxed);
+}
 
 blocking_pool& current_blocking_pool() {
   const auto& state = detail::bridge_state;

@@ -8,6 +8,8 @@
 
 namespace vial::detail {
 
+void note_cancelled_leftover() noexcept;  // bridge.cpp
+
 namespace {
 
 thread_local const request_scope* current_scope = nullptr;
@@ -26,6 +28,7 @@ const request_scope* current_request_scope() noexcept { return current_scope; }
 
 bool request_scope::report_leftover() noexcept {
   if (outstanding() == 0) return false;
+  note_cancelled_leftover();
   try {
     logger_of(options_).warning(
         label_of(options_) +

@@ -55,6 +55,7 @@ struct blocking_pool::impl {
   std::condition_variable cv;
   std::deque<std::function<void()>> jobs;
   std::size_t busy = 0;
+  std::atomic<std::uint64_t> overloads{0};
   bool stopping = false;
   std::vector<std::thread> threads;
 };
@@ -75,7 +76,10 @@ void blocking_pool::submit(std::function<void()> work) {
 bool blocking_pool::try_submit(std::function<void()> work) {
   {
     std::lock_guard lock(impl_->mutex);
-    if (impl_->waiting(1) > impl_->max_queued) return false;
+    if (impl_->waiting(1) > impl_->max_queued) {
+      impl_->overloads.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     impl_->jobs.push_back(std::move(work));
   }
   impl_->cv.notify_one();
@@ -84,6 +88,9 @@ bool blocking_pool::try_submit(std::function<void()> work) {
 
 std::size_t blocking_pool::size() const noexcept { return impl_->thread_count; }
 std::size_t blocking_pool::max_queued() const noexcept { return impl_->max_queued; }
+std::uint64_t blocking_pool::overloads() const noexcept {
+  return impl_->overloads.load(std::memory_order_relaxed);
+}
 
 std::size_t blocking_pool::queued() const {
   std::lock_guard lock(impl_->mutex);

@@ -78,12 +78,14 @@ task<lease> connection_pool::acquire(const std::string& key) {
     --idle_count_;
     if (now - conn->idle_since < idle_timeout_) {
       ++pool.in_use;
+      ++in_use_count_;
       co_return lease(this, &pool, std::move(conn));
     }
     conn->close();
   }
   if (pool.in_use < per_host_) {
     ++pool.in_use;
+    ++in_use_count_;
     co_return lease(this, &pool, nullptr);
   }
   waiter w(ioc_);
@@ -119,6 +121,7 @@ void connection_pool::release(host_pool& pool, std::unique_ptr<connection> conn,
     return;  // the slot passes to the waiter: in_use is unchanged
   }
   --pool.in_use;
+  --in_use_count_;
   if (conn) {
     conn->idle_since = std::chrono::steady_clock::now();
     pool.idle.push_back(std::move(conn));

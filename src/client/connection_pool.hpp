@@ -77,6 +77,8 @@ class connection_pool {
   /// Closes every idle connection and fails every waiter with operation_aborted.
   void shutdown();
   std::size_t idle_count() const noexcept { return idle_count_.load(); }
+  /// Slots leased now (a connection in use, or being opened), for metrics.
+  std::size_t in_use_count() const noexcept { return in_use_count_.load(); }
 
  private:
   friend class lease;
@@ -88,6 +90,7 @@ class connection_pool {
   std::chrono::milliseconds max_wait_;
   std::map<std::string, std::unique_ptr<host_pool>> pools_;
   std::atomic<std::size_t> idle_count_{0};
+  std::atomic<std::size_t> in_use_count_{0};  // the sum of the host pools' in_use
   bool shut_down_ = false;
 };
 

@@ -47,6 +47,7 @@
 #include "vial/async/to_thread.hpp"
 #include "vial/detail/request_executor.hpp"
 #include "vial/http/url.hpp"
+#include "vial/metrics.hpp"
 
 namespace vial {
 
@@ -261,6 +262,7 @@ struct http_client::impl {
     try {
       result.response = co_await perform(m, std::move(url), std::move(o), caller);
     } catch (...) {
+      failed.fetch_add(1, std::memory_order_relaxed);
       result.error = std::current_exception();
     }
     co_return result;
@@ -374,6 +376,7 @@ struct http_client::impl {
       if (m == method::head) parser.skip(true);
       connection& conn = *slot.conn;
       ++requests;
+      if (slot.reused()) ++reused;
       exchange_result r =
           conn.tls ? co_await send_receive(*conn.tls, conn, req, parser, options.read_timeout)
                    : co_await send_receive(*conn.plain, conn, req, parser, options.read_timeout);
@@ -527,6 +530,8 @@ struct http_client::impl {
   bool stopping = false;                        // client thread only
   std::atomic<std::size_t> opened{0};
   std::atomic<std::size_t> requests{0};
+  std::atomic<std::uint64_t> reused{0};  // requests sent on a pooled connection
+  std::atomic<std::uint64_t> failed{0};  // calls that ended in an exception
   std::thread thread;
 };
 
@@ -646,5 +651,24 @@ const client_options& http_client::options() const noexcept { return impl_->opti
 std::size_t http_client::connections_opened() const noexcept { return impl_->opened.load(); }
 std::size_t http_client::requests_sent() const noexcept { return impl_->requests.load(); }
 std::size_t http_client::idle_connections() const noexcept { return impl_->pool.idle_count(); }
+
+void http_client::write_metrics(metrics_writer& out, std::string_view name) const {
+  const std::initializer_list<metric_label> client{{"client", name}};
+  out.gauge("vial_http_client_connections_open",
+            "Outbound connections open or opening (in use plus idle).",
+            static_cast<double>(impl_->pool.in_use_count() + impl_->pool.idle_count()), client);
+  out.gauge("vial_http_client_connections_idle", "Outbound connections idle in the pool.",
+            static_cast<double>(impl_->pool.idle_count()), client);
+  out.counter("vial_http_client_connections_opened_total", "Outbound connections opened.",
+              impl_->opened.load(), client);
+  out.counter("vial_http_client_requests_total",
+              "Requests written to the wire, retries and redirects included.",
+              impl_->requests.load(), client);
+  out.counter("vial_http_client_reused_total", "Requests sent on a pooled connection.",
+              impl_->reused.load(), client);
+  out.counter("vial_http_client_errors_total",
+              "Calls that failed (connect, TLS, timeout, closed, malformed, pool exhausted).",
+              impl_->failed.load(), client);
+}
 
 }  // namespace vial

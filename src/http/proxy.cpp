@@ -132,6 +132,28 @@ std::optional<std::string> forwarded_prefix(std::string_view v) {
   return std::string(v);
 }
 
+// A port from X-Forwarded-Port: 1 to 65535, digits only.
+std::optional<std::string> forwarded_port(std::string_view v) {
+  if (!is_port(v) || v.find_first_not_of('0') == std::string_view::npos) return std::nullopt;
+  return std::string(v);
+}
+
+// `host` with its port replaced by `port`, or dropped when `port` is the default of `scheme`
+// (so an external URL reads https://example.com/, not https://example.com:443/).
+std::string host_with_port(std::string_view host, std::string_view port, std::string_view scheme) {
+  std::string_view name = host;
+  if (host.starts_with('[')) {
+    name = host.substr(0, host.find(']') + 1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    name = host.substr(0, colon);
+  }
+  const bool default_port =
+      (scheme == "https" && port == "443") || (scheme == "http" && port == "80");
+  std::string out(name);
+  if (!default_port) out.append(":").append(port);
+  return out;
+}
+
 struct forwarded_element {
   std::optional<std::string_view> for_, proto, host;
 };
@@ -238,6 +260,12 @@ void apply_proxy_headers(request& req, const proxy_options& trust) {
   if (trust.x_host) {
     apply(trusted_value(list_values(req, "X-Forwarded-Host"), trust.x_host), forwarded_host,
           set_host);
+  }
+  if (trust.x_port) {
+    apply(trusted_value(list_values(req, "X-Forwarded-Port"), trust.x_port), forwarded_port,
+          [&](std::string port) {
+            if (!req.host().empty()) req.set_host(host_with_port(req.host(), port, req.scheme()));
+          });
   }
   if (trust.x_prefix) {
     apply(trusted_value(list_values(req, "X-Forwarded-Prefix"), trust.x_prefix),

@@ -23,9 +23,10 @@ std::uint64_t mix(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
-void append_hex(std::string& out, std::uint64_t v) {
+// 16 lowercase hex digits of `v` at `out`.
+void write_hex(char* out, std::uint64_t v) noexcept {
   static constexpr char digits[] = "0123456789abcdef";
-  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(digits[(v >> shift) & 0xf]);
+  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = digits[v & 0xf];
 }
 
 }  // namespace
@@ -48,11 +49,12 @@ std::string generate_request_id() {
     }
   };
   thread_local thread_state state;
-  std::string id;
-  id.reserve(32);
-  append_hex(id, state.prefix);
-  append_hex(id, mix(state.prefix ^ ++state.counter));
-  return id;
+  // Written into a buffer, then one allocation: a character at a time through push_back cost
+  // about as much as the rest of a /hello dispatch's string work (docs/design.md, "Metrics").
+  char id[32];
+  write_hex(id, state.prefix);
+  write_hex(id + 16, mix(state.prefix ^ ++state.counter));
+  return std::string(id, sizeof id);
 }
 
 std::string_view current_request_id() noexcept { return current_id; }

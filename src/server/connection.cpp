@@ -330,6 +330,7 @@ void connection::on_complete() {
     asio::dispatch(self->socket_.get_executor(), [self] { self->run_dispatch(); });
   };
   if (!core_.gate.enqueue(std::move(job), true)) {
+    core_.queue_full_refusals.fetch_add(1, std::memory_order_relaxed);
     request_.reset();
     return reject(503, false, "Retry-After: 1\r\n");
   }
@@ -369,6 +370,7 @@ void connection::run_dispatch() {
 void connection::run_on_loop(const detail::request_scope_options& options) {
   if (core_.loop_requests.fetch_add(1) >= core_.options.max_event_loop_requests) {
     core_.loop_requests.fetch_sub(1);
+    core_.event_loop_full_refusals.fetch_add(1, std::memory_order_relaxed);
     request_.reset();
     return reject(503, false, "Retry-After: 1\r\n");
   }

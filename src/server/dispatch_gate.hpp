@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <deque>
@@ -32,6 +33,9 @@ class dispatch_gate {
   void clear();
 
   std::size_t queued() const noexcept { return queued_.load(); }
+  /// Slots taken now (a snapshot: a failed `try_acquire` may count for an instant).
+  std::size_t busy() const noexcept { return std::min(busy_.load(), slots_); }
+  std::size_t slots() const noexcept { return slots_; }
 
  private:
   void drain();

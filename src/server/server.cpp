@@ -33,6 +33,7 @@
 #include "server_core.hpp"
 #include "server_threads.hpp"
 #include "vial/app/app.hpp"
+#include "vial/app/metrics.hpp"
 
 namespace vial {
 
@@ -113,6 +114,33 @@ tcp::endpoint resolve(const std::string& host, std::uint16_t port) {
   return results.begin()->endpoint();
 }
 
+/// The samples a running server adds to its app's scrape.
+void write_server_metrics(metrics_writer& out, server_detail::server_core& core) {
+  out.gauge("vial_dispatch_workers", "Worker slots for blocking dispatch (worker_threads).",
+            static_cast<double>(core.gate.slots()));
+  out.gauge("vial_dispatch_workers_busy", "Worker slots dispatching a request now.",
+            static_cast<double>(core.gate.busy()));
+  out.gauge("vial_dispatch_queue_depth", "Requests waiting for a worker now.",
+            static_cast<double>(core.gate.queued()));
+  out.gauge("vial_event_loop_requests_in_flight", "Requests running on the event loop now.",
+            static_cast<double>(core.loop_requests.load(std::memory_order_relaxed)));
+  static constexpr std::string_view refused_help =
+      "Requests refused with 503 before reaching the app, by reason.";
+  out.counter("vial_server_refused_total", refused_help,
+              core.queue_full_refusals.load(std::memory_order_relaxed),
+              {{"reason", "dispatch_queue_full"}});
+  out.counter("vial_server_refused_total", refused_help,
+              core.event_loop_full_refusals.load(std::memory_order_relaxed),
+              {{"reason", "event_loop_full"}});
+  std::size_t connections = 0;
+  {
+    std::lock_guard lock(core.mutex);
+    connections = core.connections.size();
+  }
+  out.gauge("vial_server_connections", "Client connections open now.",
+            static_cast<double>(connections));
+}
+
 }  // namespace
 
 struct server::impl {
@@ -129,6 +157,7 @@ struct server::impl {
   vial::app& app;
   server_options options;
   std::unique_ptr<server_detail::server_core> core;
+  std::shared_ptr<void> metrics_collector;  // while running, when the app has metrics
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::steady_timer> accept_retry;
   std::unique_ptr<asio::steady_timer> listener_drain;
@@ -342,6 +371,11 @@ void server::start() {
     });
   };
 
+  if (auto* metrics = s.app.metrics()) {
+    metrics->add_collector([core = s.core.get()](metrics_writer& out) {
+      write_server_metrics(out, *core);
+    }).swap(s.metrics_collector);
+  }
   s.app.startup();
   s.started = true;
   s.work.emplace(s.core->ioc.get_executor());
@@ -397,6 +431,7 @@ void server::impl::stop() {
   threads.reset();
   trimmer.reset();
   app.shutdown(options.shutdown_timeout);
+  metrics_collector.reset();
 }
 
 void server::stop() {

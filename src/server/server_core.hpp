@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <unordered_set>
@@ -72,6 +73,9 @@ struct server_core {
   const server_options options;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> loop_requests{0};  // in flight on the event loop
+  // Refused with 503 before reaching the app, for metrics.
+  std::atomic<std::uint64_t> queue_full_refusals{0};       // the dispatch queue was full
+  std::atomic<std::uint64_t> event_loop_full_refusals{0};  // max_event_loop_requests reached
   std::atomic<bool> waiting_for_room{false};
   std::function<void()> room_available;  // set before the first accept; resumes accepting
   std::mutex mutex;

@@ -68,3 +68,14 @@ TEST_CASE("the session cookie is Secure when the client came over https through 
   auto cookie = std::string(client.get("/login", proxied_request()).header("Set-Cookie").value_or(""));
   CHECK((cookie.find("; Secure") != std::string::npos) == (proto == 1));
 }
+
+TEST_CASE("url_for external names the port the client connected to, from X-Forwarded-Port",
+          "[app][proxy][port]") {
+  vial::app app({.proxy = {.x_for = 1, .x_proto = 1, .x_host = 1, .x_port = 1, .x_prefix = 1}});
+  add_proxy_routes(app);
+  vial::test_client client(app);
+  auto req = proxied_request();
+  req.headers.add("X-Forwarded-Port", "8443");
+  CHECK(client.get("/who", req).text() ==
+        "203.0.113.7 https https://example.com:8443/api/users/7 /api/users/7");
+}

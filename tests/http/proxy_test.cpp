@@ -143,3 +143,46 @@ TEST_CASE("a malformed Forwarded element is ignored whole", "[http][proxy][forwa
     CHECK(r.scheme() == "http");
   }
 }
+
+TEST_CASE("X-Forwarded-Port sets the port part of the host, leaving out the scheme's default",
+          "[http][proxy][port]") {
+  const vial::proxy_options trust{.x_proto = 1, .x_host = 1, .x_port = 1};
+  CHECK(proxied({{"Host", "127.0.0.1:8080"}, {"X-Forwarded-Port", "8443"}}, trust).host() ==
+        "127.0.0.1:8443");
+  auto r = proxied({{"Host", "127.0.0.1:8080"},
+                    {"X-Forwarded-Host", "example.com"},
+                    {"X-Forwarded-Proto", "https"},
+                    {"X-Forwarded-Port", "8443"}},
+                   trust);
+  CHECK(r.url_root() == "https://example.com:8443/");
+  CHECK(proxied({{"Host", "internal:8080"},
+                 {"X-Forwarded-Host", "example.com:9000"},
+                 {"X-Forwarded-Proto", "https"},
+                 {"X-Forwarded-Port", "443"}},
+                trust)
+            .host() == "example.com");
+  CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", "80"}}, trust).host() ==
+        "internal");
+  CHECK(proxied({{"Host", "[2001:db8::1]:8080"}, {"X-Forwarded-Port", "9090"}}, trust).host() ==
+        "[2001:db8::1]:9090");
+}
+
+TEST_CASE("a spoofed X-Forwarded-Port left of the trusted hops is never read, and without "
+          "trust the header is ignored", "[http][proxy][port]") {
+  // The client sent 1234; the one trusted proxy appended 8443.
+  CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", "1234, 8443"}}, {.x_port = 1})
+            .host() == "internal:8443");
+  CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", "1234"}}, {.x_port = 2})
+            .host() == "internal:8080");
+  CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", "8443"}}, {.x_host = 1}).host() ==
+        "internal:8080");
+}
+
+TEST_CASE("a malformed X-Forwarded-Port is ignored", "[http][proxy][port][malformed]") {
+  for (std::string bad : {"", "0", "00", "65536", "99999", "-1", "+80", "80a", " 8 0", "8443:1",
+                          "0x50", "123456"}) {
+    CAPTURE(bad);
+    CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", bad}}, {.x_port = 1}).host() ==
+          "internal:8080");
+  }
+}

@@ -35,6 +35,9 @@ namespace vial {
 class app;
 class blueprint;
 struct blueprint_options;
+class metrics_registry;
+struct metrics_options;
+void add_metrics_route(app& a, metrics_options options);
 namespace detail {
 struct view_routes;
 class pipeline;
@@ -334,6 +337,10 @@ class app {
   /// dispatches the request afterwards uses `match(req).body_limit()`, which routes it once).
   std::optional<std::size_t> body_limit(std::string_view method, std::string_view path) const;
 
+  /// The metrics `add_metrics_route` turned on (app/metrics.hpp), or null: a server adds its
+  /// queue and worker samples to it while it runs.
+  metrics_registry* metrics() const noexcept { return metrics_.get(); }
+
   const app_options& options() const noexcept { return options_; }
   const vial::logger& logger() const noexcept { return logger_; }
   void set_logger(vial::logger l) { logger_ = std::move(l); }
@@ -341,6 +348,8 @@ class app {
   bool is_frozen() const noexcept { return frozen_.load(std::memory_order_acquire); }
 
  private:
+  friend void add_metrics_route(app& a, metrics_options options);
+
   struct route_entry {
     detail::route_handler handler;
     std::string label;  // "GET /users/<int:id>", for logs
@@ -377,8 +386,12 @@ class app {
   /// coroutine; otherwise a plain loop runs the same steps without a coroutine frame. `req`
   /// and `route` (from this app's `match`) must outlive the task.
   task<response> dispatch_async(request& req, const matched_route& route) const;
+  // dispatch_async, counted in the metrics (dispatch_on_loop when they are on).
+  task<response> dispatch_counted(request& req, const matched_route& route) const;
   /// The client behind trusted proxies and the request id, set by `match`.
   void prepare_context(request& req) const;
+  /// The route index `metrics_registry::end` takes for a request routed as `route`.
+  std::size_t metrics_route(const matched_route& route) const noexcept;
   /// `dispatch` without the request id around it: the pipeline.
   response dispatch_request(request& req, const matched_route& route) const;
 
@@ -399,6 +412,8 @@ class app {
   mutable std::once_flag freeze_once_;
   std::vector<std::shared_ptr<const detail::scope>> owned_scopes_;  // blueprints' and views'
   std::vector<std::string> blueprint_names_;
+  std::unique_ptr<metrics_registry> metrics_;         // null unless add_metrics_route
+  std::vector<std::shared_ptr<void>> metrics_collectors_;  // the app's own, and the user's
 };
 
 template <class F>

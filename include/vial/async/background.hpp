@@ -21,6 +21,16 @@ enum class background_state { queued, running, done, failed, abandoned };
 /// "queued", "running", "done", "failed", "abandoned".
 std::string_view to_string(background_state s) noexcept;
 
+/// How much background work is in each state: queued and running now; done, failed and
+/// abandoned since the executor was made.
+struct background_counts {
+  std::size_t queued = 0;
+  std::size_t running = 0;
+  std::uint64_t done = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t abandoned = 0;
+};
+
 /// Observes one piece of background work. Cheap to copy; safe from any thread.
 class background_handle {
  public:
@@ -75,6 +85,8 @@ class background_executor {
 
   /// Work accepted and not yet finished.
   std::size_t pending() const noexcept;
+  /// Work by state (a snapshot, for metrics).
+  background_counts counts() const;
 
  private:
   struct impl;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+
 #include "vial/async/bridge_options.hpp"
 #include "vial/async/error.hpp"
 #include "vial/async/task.hpp"
@@ -23,6 +25,10 @@ T async_to_sync(task<T> t, const bridge_options& options = {});
 
 /// True while an `async_to_sync` run is active on the calling thread.
 bool in_bridge() noexcept;
+
+/// Coroutine runs (bridged or on the event loop) that finished with work still pending, which
+/// was cancelled, since the process started: a count for metrics; each is also logged.
+std::uint64_t cancelled_leftovers() noexcept;
 
 template <class T>
 T async_to_sync(task<T> t, const bridge_options& options) {

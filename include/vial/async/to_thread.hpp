@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -52,6 +53,8 @@ class blocking_pool {
   std::size_t queued() const;
   /// Threads running work, or about to (a snapshot).
   std::size_t busy() const;
+  /// `try_submit` calls refused because the queue was full, since construction.
+  std::uint64_t overloads() const noexcept;
 
  private:
   struct impl;

@@ -16,6 +16,8 @@
 
 namespace vial {
 
+class metrics_writer;
+
 /// An outbound HTTP/1.1 client with keep-alive connection pools, deadlines and TLS: vial's
 /// aiohttp.ClientSession. Create one per application (or per upstream) and share it.
 ///
@@ -74,6 +76,10 @@ class http_client {
   std::size_t requests_sent() const noexcept;
   /// Connections idle in the pools right now.
   std::size_t idle_connections() const noexcept;
+  /// Adds this client's pool samples, labelled `client="<name>"`, to a scrape: connections
+  /// open and idle, opened, requests, reused, errors. For `metrics_options::collect`:
+  /// `[&client](vial::metrics_writer& out) { client.write_metrics(out); }`.
+  void write_metrics(metrics_writer& out, std::string_view name = "default") const;
 
  private:
   task<client_response> post_json(std::string_view url, const nlohmann::json& body,

@@ -18,6 +18,10 @@ struct proxy_options {
   std::size_t x_for = 0;     ///< X-Forwarded-For: `remote_address()` ("203.0.113.7")
   std::size_t x_proto = 0;   ///< X-Forwarded-Proto: `scheme()` ("http" or "https" only)
   std::size_t x_host = 0;    ///< X-Forwarded-Host: `host()` ("example.com:8443")
+  /// X-Forwarded-Port: the port part of `host()` (after X-Forwarded-Host), so external URLs
+  /// name the port the client connected to; the scheme's default port (443 for https, 80 for
+  /// http) is left out of the host.
+  std::size_t x_port = 0;
   std::size_t x_prefix = 0;  ///< X-Forwarded-Prefix: `script_root()` ("/api")
   /// RFC 7239 Forwarded: its `for`, `proto` and `host` parameters, from the element this many
   /// from the end. Where both are trusted, Forwarded wins over the X-Forwarded-* headers.
@@ -27,7 +31,7 @@ struct proxy_options {
   bool x_request_id = false;
 
   /// True when any header is trusted.
-  bool any() const noexcept { return x_for || x_proto || x_host || x_prefix || forwarded; }
+  bool any() const noexcept { return x_for || x_proto || x_host || x_port || x_prefix || forwarded; }
 };
 
 /// Sets `req`'s remote address, scheme, host and script root from the forwarding headers
