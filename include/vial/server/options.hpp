@@ -57,7 +57,7 @@ struct server_options {
   std::chrono::milliseconds shutdown_timeout{10'000};  ///< in-flight requests and streams
   int backlog = 1024;
   bool reuse_port = false;  ///< SO_REUSEPORT: several processes share the port
-  bool handle_signals = true;  ///< `app.run` stops gracefully on SIGINT/SIGTERM
+  bool handle_signals = true;  ///< `vial::run` stops gracefully on SIGINT/SIGTERM
   /// Free memory the allocator may keep before the server hands it back to the system (with
   /// glibc: `malloc_trim` from a thread of its own, checked every second); 0 disables.
   /// docs/server.md ("Memory").
