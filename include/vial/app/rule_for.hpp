@@ -115,7 +115,9 @@ consteval void check_rule(std::string_view pattern) {
 /// the handler's parameters (fmt's `format_string`), or a `runtime_rule` checked when the route
 /// is registered. A literal whose syntax is wrong, or whose converters do not fit the handler's
 /// parameters in number or type, does not compile; the error names the rule, the reason and
-/// the handler parameter (docs/routing.md).
+/// the handler parameter (docs/routing.md). A rule that is not a constant expression (a
+/// `std::string`, a non-constexpr variable) does not compile either ("not a constant
+/// expression"): wrap it in `runtime_rule`.
 template <class F>
 class basic_rule {
  public:

@@ -53,6 +53,7 @@ struct route_options {
 /// `Derived` gives this class, and only it, two members:
 /// `add_url_rule(rule, methods, handler, options, view_hooks)` and `hooks_for(what)`, the scope
 /// hooks and error handlers go to (the app refuses once frozen).
+/// Thread-safety: that of `Derived`; register on one thread.
 template <class Derived>
 class scaffold {
  public:
