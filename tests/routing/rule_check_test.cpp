@@ -43,7 +43,8 @@ TEST_CASE("the compile-time rule scan accepts and refuses what rule::parse does"
   bool parsed = true;
   std::vector<converter_kind> kinds;
   try {
-    for (const auto* p : vial::rule::parse(pattern).params()) kinds.push_back(p->conv.kind);
+    const auto rule = vial::rule::parse(pattern);
+    for (const auto* p : rule.params()) kinds.push_back(p->conv.kind);
   } catch (const vial::setup_error&) {
     parsed = false;
   }
