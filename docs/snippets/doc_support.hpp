@@ -42,8 +42,8 @@ inline std::string probe(std::uint16_t port) {
   return received.substr(0, received.find("\r\n"));
 }
 
-/// Stands in for `app.run(options)` in a doc's program: serves on an ephemeral loopback port,
-/// checks that one request is answered, then stops gracefully (the path SIGTERM takes).
+/// Stands in for `vial::run(app, options)` in a doc's program: serves on an ephemeral loopback
+/// port, checks that one request is answered, then stops gracefully (the path SIGTERM takes).
 inline void run_and_stop(vial::app& app, vial::server_options options = {}) {
   options.host = "127.0.0.1";
   options.port = 0;

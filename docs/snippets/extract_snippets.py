@@ -17,7 +17,7 @@ rendered page), or guessed from the block when there is none:
 
 KIND is one of
   program       a whole program with main() (the guess when the block has `int main(`): built,
-                and run by a test case that expects 0. `X.run(options)` on an app is replaced
+                and run by a test case that expects 0. `vial::run(app, options)` is replaced
                 by a run on an ephemeral loopback port that answers one request and stops
                 gracefully. `norun` compiles it only (say why in the comment).
   test          Catch2 test cases (the guess when the block has `TEST_CASE(`): built and run.
@@ -218,8 +218,7 @@ def emit_block(block, out, tests):
         if mains != 1:
             raise SnippetError(f"{block.where}: a program block needs exactly one "
                                "`int main(`")
-        text = re.sub(r"\b(\w+)\.run\(\s*\)", r"vial_doc::run_and_stop(\1)", text)
-        text = re.sub(r"\b(\w+)\.run\(", r"vial_doc::run_and_stop(\1, ", text)
+        text = re.sub(r"\bvial::run\(", r"vial_doc::run_and_stop(", text)
         out.append(line_directive(block.line, block.path))
         out.append(text)
         if not block.norun:

@@ -23,42 +23,31 @@ void app::check_not_frozen(std::string_view what) const {
   }
 }
 
-std::size_t app::add_route(std::string_view rule_text,
-                           std::initializer_list<std::string_view> methods,
-                           detail::route_handler handler, route_options options) {
-  if (methods.size() == 0) {
+void app::add_url_rule(std::string_view rule, std::vector<std::string> methods,
+                       detail::route_handler handler, route_options options,
+                       std::shared_ptr<const detail::scope> view_hooks) {
+  std::vector<std::shared_ptr<const detail::scope>> inner;
+  if (view_hooks) inner.push_back(std::move(view_hooks));
+  add_route(rule, methods, std::move(handler), std::move(options), std::move(inner));
+}
+
+detail::scope& app::hooks_for(std::string_view what) {
+  check_not_frozen(what);
+  return scope_;
+}
+
+void app::add_route(std::string_view rule_text, const std::vector<std::string>& methods,
+                    detail::route_handler handler, route_options options,
+                    std::vector<std::shared_ptr<const detail::scope>> inner) {
+  if (methods.empty()) {
     throw setup_error("rule '" + std::string(rule_text) + "' is registered with no methods");
   }
   check_not_frozen("rule '" + std::string(rule_text) + "'");
   // Check the handler against the rule before touching the router, so a rejected route leaves
   // no trace.
   detail::check_params_fit(rule::parse(rule_text), handler.params);
-  std::vector<std::string> method_list(methods.begin(), methods.end());
   std::string endpoint = options.endpoint.empty() ? std::string(rule_text) : options.endpoint;
-  const std::size_t id = router_.add(rule_text, method_list, std::move(endpoint));
-  std::string label;
-  for (const auto& m : method_list) label.append(label.empty() ? "" : ",").append(m);
-  label.append(" ").append(rule_text);
-  const bool event_loop = handler.is_async() && options.coroutines.value_or(options_.coroutines) ==
-                                                    coroutine_mode::event_loop;
-  routes_.push_back(route_entry{std::move(handler), std::move(label), {&scope_},
-                                options.max_body_bytes,
-                                options.max_json_bytes.value_or(options_.max_json_bytes), false,
-                                event_loop});
-  return id;
-}
-
-std::size_t app::add_scoped_route(std::string_view rule_text,
-                                  const std::vector<std::string>& methods,
-                                  detail::route_handler handler, route_options options,
-                                  std::vector<std::shared_ptr<const detail::scope>> inner) {
-  if (methods.empty()) {
-    throw setup_error("rule '" + std::string(rule_text) + "' is registered with no methods");
-  }
-  check_not_frozen("rule '" + std::string(rule_text) + "'");
-  detail::check_params_fit(rule::parse(rule_text), handler.params);
-  std::string endpoint = options.endpoint.empty() ? std::string(rule_text) : options.endpoint;
-  const std::size_t id = router_.add(rule_text, methods, std::move(endpoint));
+  router_.add(rule_text, methods, endpoint);
   std::string label;
   for (const auto& m : methods) label.append(label.empty() ? "" : ",").append(m);
   label.append(" ").append(rule_text);
@@ -73,11 +62,11 @@ std::size_t app::add_scoped_route(std::string_view rule_text,
   scopes.push_back(&scope_);
   const bool event_loop = handler.is_async() && options.coroutines.value_or(options_.coroutines) ==
                                                     coroutine_mode::event_loop;
-  routes_.push_back(route_entry{std::move(handler), std::move(label), std::move(scopes),
+  routes_.push_back(route_entry{std::move(handler), std::move(label), std::move(endpoint),
+                                std::move(scopes),
                                 options.max_body_bytes,
                                 options.max_json_bytes.value_or(options_.max_json_bytes), false,
                                 event_loop});
-  return id;
 }
 
 void app::freeze() const {

@@ -15,9 +15,9 @@ blueprint::blueprint(std::string name, std::string url_prefix)
   }
 }
 
-void blueprint::record(std::string_view rule, std::vector<std::string> methods,
-                       detail::route_handler handler, route_options options,
-                       std::shared_ptr<const detail::scope> view_hooks) {
+void blueprint::add_url_rule(std::string_view rule, std::vector<std::string> methods,
+                             detail::route_handler handler, route_options options,
+                             std::shared_ptr<const detail::scope> view_hooks) {
   routes_.push_back(route_record{std::string(rule), std::move(methods), std::move(handler),
                                  std::move(options), std::move(view_hooks)});
 }
@@ -73,8 +73,7 @@ void app::register_blueprint_at(const blueprint& bp, const std::string& name,
     route_options o = r.options;
     o.endpoint = name + "." + (r.options.endpoint.empty() ? r.rule : r.options.endpoint);
     if (!o.coroutines) o.coroutines = coroutines;
-    add_scoped_route(join_rule(prefix, r.rule), r.methods, r.handler, std::move(o),
-                     std::move(inner));
+    add_route(join_rule(prefix, r.rule), r.methods, r.handler, std::move(o), std::move(inner));
   }
   for (const auto& c : bp.children_) {
     const std::string child_name =

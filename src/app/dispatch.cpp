@@ -13,6 +13,7 @@
 #include "vial/app/metrics.hpp"
 #include "vial/async/bridge.hpp"
 #include "vial/async/error.hpp"
+#include "vial/detail/request_access.hpp"
 #include "vial/log.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -82,7 +83,8 @@ matched_route app::match(request& req) const {
     out.entry_ = out.match_.route;
     out.body_limit_ = route.max_body_bytes;
     req.set_max_json_bytes(route.max_json_bytes);
-    req.set_params(std::move(out.match_.params));
+    detail::request_access::set_params(req, std::move(out.match_.params));
+    detail::request_access::set_endpoint(req, route.endpoint);
   } else {
     out.entry_ = options_route(out.match_, req);
   }

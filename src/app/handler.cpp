@@ -1,4 +1,4 @@
-#include "vial/app/handler.hpp"
+#include "vial/detail/handler.hpp"
 
 #include <string>
 
@@ -16,18 +16,6 @@ std::string_view describe(param_kind k) {
     case param_kind::uuid: return "vial::uuid";
   }
   return "?";
-}
-
-bool fits(param_kind k, converter_kind c) {
-  switch (c) {
-    case converter_kind::int_: return k == param_kind::integer;
-    case converter_kind::float_: return k == param_kind::floating;
-    case converter_kind::uuid: return k == param_kind::uuid;
-    case converter_kind::string:
-    case converter_kind::path:
-    case converter_kind::any: return k == param_kind::text;
-  }
-  return false;
 }
 
 std::string_view expected_for(converter_kind c) {
@@ -50,7 +38,7 @@ void check_params_fit(const rule& r, const std::vector<param_kind>& kinds) {
   }
   for (std::size_t i = 0; i < kinds.size(); ++i) {
     const auto& seg = *params[i];
-    if (!fits(kinds[i], seg.conv.kind)) {
+    if (!param_fits(kinds[i], seg.conv.kind)) {
       throw setup_error("rule '" + r.pattern() + "': parameter '" + seg.text + "' uses converter '" +
                         std::string(seg.conv.name()) + "', so handler parameter " +
                         std::to_string(i + 1) + " must be " + std::string(expected_for(seg.conv.kind)) +

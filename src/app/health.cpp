@@ -15,10 +15,10 @@ response probe_answer(std::string body, int status) {
 }  // namespace
 
 void add_health_routes(app& a, health_options options) {
-  a.get(options.live_path, [] { return probe_answer("ok\n", 200); },
+  a.get(runtime_rule(options.live_path), [] { return probe_answer("ok\n", 200); },
         {.endpoint = "health.live"});
   const app* owner = &a;
-  a.get(options.ready_path,
+  a.get(runtime_rule(options.ready_path),
         [owner, ready = std::move(options.ready)] {
           if (owner->is_draining()) return probe_answer("draining\n", 503);
           if (ready && !ready()) return probe_answer("not ready\n", 503);

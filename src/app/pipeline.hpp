@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "vial/app/handler.hpp"
-#include "vial/app/scope.hpp"
+#include "vial/detail/handler.hpp"
+#include "vial/detail/scope.hpp"
 #include "vial/http/error.hpp"
 #include "vial/http/request.hpp"
 #include "vial/http/response.hpp"

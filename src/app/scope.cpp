@@ -1,4 +1,4 @@
-#include "vial/app/scope.hpp"
+#include "vial/detail/scope.hpp"
 
 #include <algorithm>
 

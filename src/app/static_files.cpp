@@ -290,7 +290,7 @@ response send_from_directory(const request& req, const fs::path& directory,
 }
 
 app& app::static_folder(std::string_view url_path, std::string directory) {
-  get(join_rule(url_path, "<path:filename>"),
+  get(runtime_rule(join_rule(url_path, "<path:filename>")),
       [dir = fs::path(std::move(directory))](request& req, std::string_view filename) {
         return send_from_directory(req, dir, filename);
       },

@@ -1,4 +1,4 @@
-#include "vial/app/view.hpp"
+#include "vial/detail/view_routes.hpp"
 
 #include <memory>
 #include <string>
@@ -77,13 +77,5 @@ route_handler combine_view_methods(const view_routes& v, std::string_view rule) 
 }
 
 }  // namespace detail
-
-void app::add_view_routes(std::string_view rule, const detail::view_routes& view,
-                          route_options options) {
-  std::vector<std::shared_ptr<const detail::scope>> inner;
-  if (view.hooks) inner.push_back(view.hooks);
-  add_scoped_route(rule, detail::view_method_names(view), detail::combine_view_methods(view, rule),
-                   std::move(options), std::move(inner));
-}
 
 }  // namespace vial

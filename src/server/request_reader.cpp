@@ -14,6 +14,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "vial/app/app.hpp"
+#include "vial/detail/request_access.hpp"
 #include "vial/http/error.hpp"
 #include "vial/server/options.hpp"
 #include "http/refusal.hpp"
@@ -191,7 +192,7 @@ bool request_reader::impl::check_header() {
   // A bad target is the app's to answer (its error handlers and hooks), once the body has been
   // read, keeping the connection.
   request.emplace(vial::request::refused_or_valid(method, target, std::move(fields)));
-  request->set_version(static_cast<int>(h.version()));
+  detail::request_access::set_version(*request, static_cast<int>(h.version()));
   if (const auto* refusal = request->refusal()) refused = refusal->status();
   request->set_remote_address(remote);
   // Routed once, here: the route's body limit is needed before the body, and dispatch takes

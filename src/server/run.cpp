@@ -1,5 +1,4 @@
-// server::run_until_signal, and app::run (declared by the app module, defined here where the
-// server lives).
+// server::run_until_signal, and vial::run.
 #include <csignal>
 
 #include <boost/asio/io_context.hpp>
@@ -33,8 +32,8 @@ int server::run_until_signal(const std::function<void(const server&)>& on_starte
   return received;
 }
 
-void app::run(const server_options& options) {
-  server srv(*this, options);
+void run(app& a, const server_options& options) {
+  server srv(a, options);
   if (options.handle_signals) {
     srv.run_until_signal();
   } else {

@@ -175,7 +175,7 @@ TEST_CASE("blueprint registration checks names, rules and handlers", "[app][blue
   CHECK_THROWS_AS(vial::blueprint(""), vial::setup_error);
   vial::app app;
   vial::blueprint bp("bp");
-  bp.get("/<int:id>", [] { return "no id"; });
+  bp.get(vial::runtime_rule("/<int:id>"), [] { return "no id"; });  // checked on registration
   CHECK_THROWS_AS(app.register_blueprint(bp), vial::setup_error);
   app.get("/", [] { return "ok"; });
   test_client(app).get("/");

@@ -5,6 +5,7 @@
 
 #include "routing/match_count.hpp"
 #include "support/catch.hpp"
+#include "vial/app/blueprint.hpp"
 #include "vial/http/error.hpp"
 #include "vial/routing/error.hpp"
 #include "vial/testing/test_client.hpp"
@@ -318,4 +319,54 @@ TEST_CASE("a missing JSON field is a 400 naming it, not a crash", "[app][json]")
   CHECK(wrong.text() == "400 Bad Request: field 'title' must be a string\n");
   CHECK(client.post("/todos", {.json = nlohmann::json{{"title", "t"}}}).json() ==
         nlohmann::json{{"title", "t"}, {"priority", 1}});
+}
+
+namespace {
+struct endpoint_view {
+  std::string get(const vial::request& req) { return std::string(req.endpoint()); }
+};
+}  // namespace
+
+TEST_CASE("request::endpoint names the matched route in every kind of dispatch",
+          "[app][dispatch][endpoint]") {
+  vial::app app;
+  const auto endpoint = [](const vial::request& req) { return std::string(req.endpoint()); };
+  app.get("/plain/<int:id>", [endpoint](const vial::request& req, int) { return endpoint(req); });
+  app.get("/named", endpoint, {.endpoint = "named"});
+  app.get("/bridged", [](const vial::request& req) -> vial::task<std::string> {
+    co_return std::string(req.endpoint());
+  });
+  app.get(
+      "/loop",
+      [](const vial::request& req) -> vial::task<std::string> {
+        co_return std::string(req.endpoint());
+      },
+      {.coroutines = vial::coroutine_mode::event_loop});
+  vial::blueprint api("api", "/api");
+  api.get("/users", endpoint, {.endpoint = "users"});
+  api.get("/by-rule", endpoint);
+  api.add_view<endpoint_view>("/view");
+  vial::blueprint v1("v1", "/v1");
+  v1.get("/x", endpoint, {.endpoint = "x"});
+  api.register_blueprint(v1);
+  app.register_blueprint(api);
+  std::vector<std::string> seen_by_hook;
+  app.before_request([&](vial::request& req) { seen_by_hook.emplace_back(req.endpoint()); });
+  app.errorhandler(404, [](const vial::request& req, const vial::http_error&) {
+    return "miss:" + std::string(req.endpoint());
+  });
+  test_client client(app);
+
+  CHECK(client.get("/plain/7").text() == "/plain/<int:id>");
+  CHECK(client.get("/named").text() == "named");
+  CHECK(client.get("/bridged").text() == "/bridged");
+  CHECK(client.get("/loop").text() == "/loop");
+  CHECK(client.get("/api/users").text() == "api.users");
+  CHECK(client.get("/api/by-rule").text() == "api./by-rule");
+  CHECK(client.get("/api/view").text() == "api./view");
+  CHECK(client.get("/api/v1/x").text() == "api.v1.x");
+  // A miss has no endpoint, and hooks see the endpoint before the handler runs.
+  CHECK(client.get("/nowhere").text() == "miss:");
+  CHECK(seen_by_hook.front() == "/plain/<int:id>");
+  CHECK(seen_by_hook.back().empty());
 }

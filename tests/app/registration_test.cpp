@@ -9,32 +9,33 @@
 #include "vial/routing/error.hpp"
 #include "vial/testing/test_client.hpp"
 
-TEST_CASE("a handler with too many parameters is rejected naming the rule",
+TEST_CASE("a runtime rule whose parameter count differs from the handler's is rejected",
           "[app][registration]") {
   vial::app app;
-  CHECK_THROWS_WITH(app.get("/u/<int:id>", [](int, int) { return ""; }),
+  CHECK_THROWS_WITH(app.get(vial::runtime_rule("/u/<int:id>"), [](int, int) { return ""; }),
                     "rule '/u/<int:id>' has 1 parameter but the handler takes 2");
-  CHECK_THROWS_WITH(app.get("/u/<int:id>/<name>", [](int) { return ""; }),
+  CHECK_THROWS_WITH(app.get(vial::runtime_rule("/u/<int:id>/<name>"), [](int) { return ""; }),
                     "rule '/u/<int:id>/<name>' has 2 parameters but the handler takes 1");
 }
 
-TEST_CASE("a handler parameter that does not fit its converter is rejected",
+TEST_CASE("a runtime rule whose converter does not fit the handler parameter is rejected",
           "[app][registration]") {
   vial::app app;
-  CHECK_THROWS_WITH(app.get("/u/<int:id>", [](std::string) { return ""; }),
+  CHECK_THROWS_WITH(app.get(vial::runtime_rule("/u/<int:id>"), [](std::string) { return ""; }),
                     "rule '/u/<int:id>': parameter 'id' uses converter 'int', so handler "
                     "parameter 1 must be an integer type, not std::string or std::string_view");
-  CHECK_THROWS_WITH(app.get("/f/<name>", [](double) { return ""; }),
+  CHECK_THROWS_WITH(app.get(vial::runtime_rule("/f/<name>"), [](double) { return ""; }),
                     Catch::Contains("must be std::string or std::string_view"));
 }
 
-TEST_CASE("a malformed rule or unknown converter is rejected at registration",
+TEST_CASE("a malformed runtime rule or unknown converter is rejected at registration",
           "[app][registration]") {
   vial::app app;
-  CHECK_THROWS_AS(app.get("/x/<foo:y>", [](std::string) { return ""; }), vial::setup_error);
-  CHECK_THROWS_WITH(app.get("/x/<foo:y>", [](std::string) { return ""; }),
+  CHECK_THROWS_AS(app.get(vial::runtime_rule("/x/<foo:y>"), [](std::string) { return ""; }),
+                  vial::setup_error);
+  CHECK_THROWS_WITH(app.get(vial::runtime_rule("/x/<foo:y>"), [](std::string) { return ""; }),
                     Catch::Contains("foo"));
-  CHECK_THROWS_AS(app.get("no-slash", [] { return ""; }), vial::setup_error);
+  CHECK_THROWS_AS(app.get(vial::runtime_rule("no-slash"), [] { return ""; }), vial::setup_error);
 }
 
 TEST_CASE("a duplicate rule for the same method is rejected", "[app][registration]") {

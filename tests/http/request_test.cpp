@@ -4,6 +4,7 @@
 
 #include "support/catch.hpp"
 #include "support/status_of.hpp"
+#include "vial/detail/request_access.hpp"
 #include "vial/http/error.hpp"
 #include "vial/http/json_view.hpp"
 
@@ -300,12 +301,15 @@ TEST_CASE("request g stores one default-constructed slot per type", "[http][requ
   CHECK(&r.g<user_info>() == r.find_g<user_info>());
 }
 
-TEST_CASE("request setters store dispatch data", "[http][request]") {
+TEST_CASE("the framework's request_access sets what routing and the server found",
+          "[http][request]") {
   vial::request r("GET", "/u/7");
   r.set_remote_address("127.0.0.1:5000");
-  r.set_endpoint("user");
-  r.set_params({{"id", std::int64_t{7}}});
-  r.set_version(10);
+  CHECK(r.endpoint().empty());
+  CHECK(r.version() == 11);
+  vial::detail::request_access::set_endpoint(r, "user");
+  vial::detail::request_access::set_params(r, {{"id", std::int64_t{7}}});
+  vial::detail::request_access::set_version(r, 10);
   CHECK(r.remote_address() == "127.0.0.1:5000");
   CHECK(r.endpoint() == "user");
   REQUIRE(r.params().size() == 1);

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,9 +12,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "vial/app/handler.hpp"
-#include "vial/app/hooks.hpp"
-#include "vial/app/scope.hpp"
+#include "vial/detail/handler.hpp"
+#include "vial/detail/hooks.hpp"
+#include "vial/detail/scope.hpp"
+#include "vial/app/scaffold.hpp"
 #include "vial/app/to_response.hpp"
 #include "vial/app/websocket.hpp"
 #include "vial/async/background.hpp"
@@ -28,7 +28,6 @@
 #include "vial/http/response.hpp"
 #include "vial/log.hpp"
 #include "vial/routing/router.hpp"
-#include "vial/server/options.hpp"
 
 namespace vial {
 
@@ -39,7 +38,6 @@ class metrics_registry;
 struct metrics_options;
 void add_metrics_route(app& a, metrics_options options);
 namespace detail {
-struct view_routes;
 class pipeline;
 }
 
@@ -63,32 +61,6 @@ class matched_route {
   route_match match_;         // its params are moved into the request
   std::size_t entry_ = none;  // the route found, or for automatic OPTIONS one at the same path
   std::optional<std::size_t> body_limit_;
-};
-
-/// Where a route with a coroutine handler runs, with its whole chain (hooks, error handlers,
-/// view methods). A route with a plain handler always runs on a server worker.
-enum class coroutine_mode {
-  /// Through `async_to_sync` on the worker that dispatched the request, which it holds until
-  /// the response is ready. For coroutines that call blocking code (without `to_thread`).
-  bridge,
-  /// On the server's event loop (the connection's strand): while the coroutine awaits it holds
-  /// no thread, so thousands of requests can be in flight. Sync hooks and error handlers in
-  /// the chain then run inline on an I/O thread, so they must be short; blocking work goes
-  /// through `to_thread`. docs/async.md ("Bridge or event loop").
-  event_loop,
-};
-
-/// Per-route settings, set with designated initializers: `{.endpoint = "user"}`.
-struct route_options {
-  /// The name `url_for` knows the route by. Default: the rule text ("/users/<int:id>").
-  std::string endpoint{};
-  /// Overrides the server's body limit for this route (uploads); 413 past it, answered through
-  /// the app's error handlers.
-  std::optional<std::size_t> max_body_bytes{};
-  /// Overrides `app_options::max_json_bytes` for this route: `req.json()` answers 413 past it.
-  std::optional<std::size_t> max_json_bytes{};
-  /// Where a coroutine handler runs. Default: the blueprint's setting, else the app's.
-  std::optional<coroutine_mode> coroutines{};
 };
 
 /// App-wide settings, set with designated initializers.
@@ -126,118 +98,17 @@ struct app_options {
 /// `async_to_sync` run on the calling thread, or, for a route whose `coroutine_mode` is
 /// `event_loop`, on the server's event loop without holding a thread.
 ///
+/// Routes, hooks and error handlers are registered through the members it shares with
+/// `blueprint` (scaffold.hpp). `vial::run(app, options)` (server/server.hpp) serves it.
+///
 /// Configure on one thread, then serve: the first `dispatch` freezes the app, and registering
 /// after that throws `setup_error`. Once frozen, `dispatch` is safe from any number of threads.
-class app {
+class app : public scaffold<app> {
  public:
   explicit app(app_options options = {});
   ~app();
   app(const app&) = delete;
   app& operator=(const app&) = delete;
-
-  /// Registers `handler` for `rule` and `methods`. The handler takes an optional leading
-  /// `request&` (or `const request&`) and then one parameter per converter in the rule, in
-  /// order: integers for `int`, floating point for `float`, `std::string`/`std::string_view`
-  /// for `string`/`path`/`any`, `vial::uuid` for `uuid`. It returns anything `make_response`
-  /// accepts, or `task<...>` of it. Throws `setup_error` naming the rule when the rule is
-  /// malformed, conflicts with another, or does not fit the handler's parameters.
-  template <class F>
-  app& route(std::string_view rule, std::initializer_list<std::string_view> methods, F&& handler,
-             route_options options = {});
-  template <class F>
-  app& get(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"GET"}, std::forward<F>(h), std::move(o));
-  }
-  template <class F>
-  app& post(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"POST"}, std::forward<F>(h), std::move(o));
-  }
-  template <class F>
-  app& put(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"PUT"}, std::forward<F>(h), std::move(o));
-  }
-  template <class F>
-  app& patch(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"PATCH"}, std::forward<F>(h), std::move(o));
-  }
-  template <class F>
-  app& delete_(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"DELETE"}, std::forward<F>(h), std::move(o));
-  }
-
-  /// Registers a WebSocket endpoint at `rule` (GET). The upgrade request goes through the
-  /// whole pipeline first (before_request hooks may refuse it, after_request hooks may add
-  /// headers such as Set-Cookie to the 101); then `handler`, a coroutine
-  /// `task<void>(websocket&, Params...)` with one parameter per converter as for `route`, runs
-  /// on the connection's event loop and holds no worker while it waits (docs/websockets.md).
-  template <class F>
-  app& websocket(std::string_view rule, F&& handler, websocket_options options = {}) {
-    route_options route{.endpoint = options.endpoint};
-    add_route(rule, {"GET"}, detail::make_websocket_handler(std::forward<F>(handler), std::move(options)),
-              std::move(route));
-    return *this;
-  }
-
-  /// Runs before every request, in registration order, even when no route matched. Takes
-  /// `request&`; returning a non-empty `std::optional<X>` answers the request with X and skips
-  /// the handler (after_request hooks still run).
-  template <class F>
-  app& before_request(F&& hook) {
-    check_not_frozen("a before_request hook");
-    scope_.before.push_back(detail::make_slot<detail::before_kind>(std::forward<F>(hook)));
-    return *this;
-  }
-  /// Runs after every request that produced a response, in reverse registration order. Takes
-  /// `(request&, response&)` or `(response&)`; returns void (the response, modified in place,
-  /// goes on) or a new response value.
-  template <class F>
-  app& after_request(F&& hook) {
-    check_not_frozen("an after_request hook");
-    scope_.after.push_back(detail::make_slot<detail::after_kind>(std::forward<F>(hook)));
-    return *this;
-  }
-  /// Always runs last, in reverse registration order, even when the request failed. Takes
-  /// `(request&, std::exception_ptr)`: the exception that escaped every error handler, or null.
-  /// What it throws is logged and ignored.
-  template <class F>
-  app& teardown_request(F&& hook) {
-    check_not_frozen("a teardown_request hook");
-    scope_.teardown.push_back(detail::make_slot<detail::teardown_kind>(std::forward<F>(hook)));
-    return *this;
-  }
-  /// Handles responses with `status` (404, 405, 500, 504...), raised with `abort` or produced by
-  /// routing. Takes `(request&, const http_error&)` or `(const http_error&)`.
-  template <class F>
-  app& errorhandler(int status, F&& handler) {
-    check_not_frozen("an error handler");
-    scope_.by_status[status] = detail::make_slot<detail::status_kind>(std::forward<F>(handler));
-    return *this;
-  }
-  /// Handles exceptions of type `E` and types derived from it; the most derived registered
-  /// type wins. Takes `(request&, const E&)` or `(const E&)`.
-  template <class E, class F>
-  app& errorhandler(F&& handler) {
-    check_not_frozen("an error handler");
-    scope_.add_type_handler(detail::make_type_error_handler<E>(
-        detail::make_slot<detail::error_kind<E>>(std::forward<F>(handler))));
-    return *this;
-  }
-
-  /// Registers a class-based view (Flask's MethodView) on `rule`: each of the members `get`,
-  /// `post`, `put`, `patch` and `delete_` that `V` has becomes the handler for that method, and
-  /// the others answer 405 with Allow. Optional members `before(request&)` and
-  /// `after(request&, response&)` run around every method, like hooks scoped to this view.
-  /// Defined in view.hpp. Throws `setup_error` like `route`.
-  template <class V>
-  app& add_view(std::string_view rule, std::shared_ptr<V> view, route_options options = {});
-  /// The same view on several rules (one endpoint, the first rule builds URLs).
-  template <class V>
-  app& add_view(std::initializer_list<std::string_view> rules, std::shared_ptr<V> view,
-                route_options options = {});
-  /// Constructs `V` from `args` and registers it on `rule`.
-  template <class V, class... Args>
-    requires std::is_constructible_v<V, Args...>
-  app& add_view(std::string_view rule, Args&&... args);
 
   /// Adds the routes, hooks and error handlers of `bp` under its name and URL prefix (or
   /// those of `options`). The app keeps what it needs: `bp` may be destroyed afterwards, and
@@ -296,11 +167,6 @@ class app {
   background_handle background(std::function<void()> work, std::string name = {});
   vial::background_executor& background_executor();
 
-  /// Serves until SIGINT/SIGTERM (or a server stop), then shuts down gracefully: stops
-  /// accepting, finishes in-flight requests, drains background work, runs shutdown hooks.
-  /// Runs the startup hooks first. Defined by the server module (server/server.hpp).
-  void run(const server_options& options = {});
-
   /// Answers one request: hooks, routing, handler, error handlers, teardown. Never throws for
   /// anything a request can cause; an escaped exception is a logged 500. The response carries
   /// `X-Request-Id`. A route set to run on the event loop is bridged when called this way;
@@ -352,7 +218,8 @@ class app {
 
   struct route_entry {
     detail::route_handler handler;
-    std::string label;  // "GET /users/<int:id>", for logs
+    std::string label;     // "GET /users/<int:id>", for logs
+    std::string endpoint;  // for `request::endpoint()`
     std::vector<const detail::scope*> scopes;
     std::optional<std::size_t> max_body_bytes;
     std::size_t max_json_bytes = request::default_max_json_bytes;
@@ -361,14 +228,17 @@ class app {
     bridge_options bridge{};   // the route's bridge runs: its label, the app's logger and pool
   };
 
-  std::size_t add_route(std::string_view rule, std::initializer_list<std::string_view> methods,
-                        detail::route_handler handler, route_options options);
+  friend class scaffold<app>;
+  /// Adds a route now (the scaffold's registration). `view_hooks`: a view's scope, or null.
+  void add_url_rule(std::string_view rule, std::vector<std::string> methods,
+                    detail::route_handler handler, route_options options,
+                    std::shared_ptr<const detail::scope> view_hooks);
+  /// Where the scaffold puts hooks and error handlers: the app's scope, unless frozen.
+  detail::scope& hooks_for(std::string_view what);
   /// Adds a route whose hooks and error handlers are `inner` (innermost first), then the app's.
-  std::size_t add_scoped_route(std::string_view rule, const std::vector<std::string>& methods,
-                               detail::route_handler handler, route_options options,
-                               std::vector<std::shared_ptr<const detail::scope>> inner);
-  void add_view_routes(std::string_view rule, const detail::view_routes& view,
-                       route_options options);
+  void add_route(std::string_view rule, const std::vector<std::string>& methods,
+                 detail::route_handler handler, route_options options,
+                 std::vector<std::shared_ptr<const detail::scope>> inner);
   void register_blueprint_at(const blueprint& bp, const std::string& name,
                              const std::string& prefix,
                              std::vector<std::shared_ptr<const detail::scope>> outer,
@@ -415,12 +285,5 @@ class app {
   std::unique_ptr<metrics_registry> metrics_;         // null unless add_metrics_route
   std::vector<std::shared_ptr<void>> metrics_collectors_;  // the app's own, and the user's
 };
-
-template <class F>
-app& app::route(std::string_view rule, std::initializer_list<std::string_view> methods,
-                F&& handler, route_options options) {
-  add_route(rule, methods, detail::make_route_handler(std::forward<F>(handler)), std::move(options));
-  return *this;
-}
 
 }  // namespace vial

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,10 +8,9 @@
 #include <vector>
 
 #include "vial/app/app.hpp"
-#include "vial/app/handler.hpp"
-#include "vial/app/hooks.hpp"
-#include "vial/app/scope.hpp"
-#include "vial/app/view.hpp"
+#include "vial/app/scaffold.hpp"
+#include "vial/detail/handler.hpp"
+#include "vial/detail/scope.hpp"
 
 namespace vial {
 
@@ -37,91 +35,17 @@ struct blueprint_options {
 /// A route's endpoint is "name.endpoint", where endpoint is `route_options::endpoint` or, by
 /// default, the rule as written in the blueprint ("admin./users"). Nested blueprints chain
 /// names ("api.v1.users") and prefixes.
+/// Routes, hooks and error handlers are registered as on `app` (scaffold.hpp); a route's rule
+/// and handler are checked against each other when the blueprint is registered on an app,
+/// which throws `setup_error` as `app::route` does (a literal rule is checked at compile time).
 /// Distinct objects: safe. Shared objects: unsafe.
-class blueprint {
+class blueprint : public scaffold<blueprint> {
  public:
   /// Throws `setup_error` when `name` is empty or contains a dot.
   explicit blueprint(std::string name, std::string url_prefix = {});
 
   const std::string& name() const noexcept { return name_; }
   const std::string& url_prefix() const noexcept { return url_prefix_; }
-
-  /// Records a route, as `app::route`. The rule (with the prefix) and the handler are checked
-  /// when the blueprint is registered on an app, which throws `setup_error` as `app::route`.
-  template <class F>
-  blueprint& route(std::string_view rule, std::initializer_list<std::string_view> methods,
-                   F&& handler, route_options options = {}) {
-    record(rule, std::vector<std::string>(methods.begin(), methods.end()),
-           detail::make_route_handler(std::forward<F>(handler)), std::move(options), nullptr);
-    return *this;
-  }
-  template <class F>
-  blueprint& get(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"GET"}, std::forward<F>(h), std::move(o));
-  }
-  template <class F>
-  blueprint& post(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"POST"}, std::forward<F>(h), std::move(o));
-  }
-  template <class F>
-  blueprint& put(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"PUT"}, std::forward<F>(h), std::move(o));
-  }
-  template <class F>
-  blueprint& patch(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"PATCH"}, std::forward<F>(h), std::move(o));
-  }
-  template <class F>
-  blueprint& delete_(std::string_view rule, F&& h, route_options o = {}) {
-    return route(rule, {"DELETE"}, std::forward<F>(h), std::move(o));
-  }
-
-  /// A WebSocket endpoint under this blueprint's prefix, its hooks run on the upgrade (see
-  /// `app::websocket`).
-  template <class F>
-  blueprint& websocket(std::string_view rule, F&& handler, websocket_options options = {}) {
-    route_options route{.endpoint = options.endpoint};
-    record(rule, {"GET"}, detail::make_websocket_handler(std::forward<F>(handler), std::move(options)),
-           std::move(route), nullptr);
-    return *this;
-  }
-
-  /// A class-based view (see `app::add_view`) under this blueprint.
-  template <class V>
-  blueprint& add_view(std::string_view rule, std::shared_ptr<V> view, route_options options = {}) {
-    auto routes = detail::make_view_routes(std::move(view));
-    record(rule, detail::view_method_names(routes), detail::combine_view_methods(routes, rule),
-           std::move(options), routes.hooks);
-    return *this;
-  }
-
-  /// Hooks and error handlers as on `app`, for this blueprint's routes only.
-  template <class F>
-  blueprint& before_request(F&& hook) {
-    scope_->before.push_back(detail::make_slot<detail::before_kind>(std::forward<F>(hook)));
-    return *this;
-  }
-  template <class F>
-  blueprint& after_request(F&& hook) {
-    scope_->after.push_back(detail::make_slot<detail::after_kind>(std::forward<F>(hook)));
-    return *this;
-  }
-  template <class F>
-  blueprint& teardown_request(F&& hook) {
-    scope_->teardown.push_back(detail::make_slot<detail::teardown_kind>(std::forward<F>(hook)));
-    return *this;
-  }
-  template <class F>
-  blueprint& errorhandler(int status, F&& handler) {
-    scope_->by_status[status] = detail::make_slot<detail::status_kind>(std::forward<F>(handler));
-    return *this;
-  }
-  template <class E, class F>
-  blueprint& errorhandler(F&& handler) {
-    scope_->add_type_handler(detail::make_type_error_handler<E>(
-        detail::make_slot<detail::error_kind<E>>(std::forward<F>(handler))));
-    return *this;
-  }
 
   /// Nests `child` (copied now) under this blueprint: its prefix follows this one's and its
   /// endpoints are "this.child.endpoint".
@@ -141,9 +65,12 @@ class blueprint {
     blueprint_options options;
   };
 
-  void record(std::string_view rule, std::vector<std::string> methods,
-              detail::route_handler handler, route_options options,
-              std::shared_ptr<const detail::scope> view_hooks);
+  friend class scaffold<blueprint>;
+  /// Records a route for `app::register_blueprint` (the scaffold's registration).
+  void add_url_rule(std::string_view rule, std::vector<std::string> methods,
+                    detail::route_handler handler, route_options options,
+                    std::shared_ptr<const detail::scope> view_hooks);
+  detail::scope& hooks_for(std::string_view) noexcept { return *scope_; }
 
   std::string name_;
   std::string url_prefix_;

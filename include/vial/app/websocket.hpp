@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "vial/app/handler.hpp"
 #include "vial/async/task.hpp"
+#include "vial/detail/handler.hpp"
 #include "vial/http/request.hpp"
 #include "vial/http/response.hpp"
 #include "vial/http/stream.hpp"

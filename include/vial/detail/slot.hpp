@@ -19,7 +19,7 @@ struct slot {
   bool is_async() const noexcept { return static_cast<bool>(async); }
 };
 
-// One factory makes every kind of slot. A `Kind` (vial/app/hooks.hpp) says how its callables
+// One factory makes every kind of slot. A `Kind` (vial/detail/hooks.hpp) says how its callables
 // are called and what their results become:
 //   slot_type                 the slot<R, A...> it makes
 //   fits<F>, refuse<F>()      whether F takes the slot's arguments; refuse holds a static_assert

@@ -19,6 +19,9 @@ namespace vial {
 
 class http_error;
 class json_view;
+namespace detail {
+struct request_access;
+}
 
 /// One HTTP request as the application sees it: everything is parsed and decoded once, when it
 /// is built, except the body's JSON and form data, which are parsed on first use.
@@ -69,7 +72,6 @@ class request {
   void set_refusal(const http_error& error);
   /// HTTP version as major*10+minor (11 for HTTP/1.1).
   int version() const noexcept { return version_; }
-  void set_version(int v) noexcept { version_ = v; }
 
   /// Deepest nesting of arrays and objects `json()` accepts. nlohmann::json copies and dumps
   /// recursively, so an unbounded depth would let a client overflow the stack.
@@ -126,12 +128,12 @@ class request {
   std::string_view id() const noexcept { return id_; }
   void set_id(std::string id) { id_ = std::move(id); }
 
-  /// Parameters bound from the matched rule, in rule order (set by dispatch).
+  /// Parameters bound from the matched rule, in rule order (set by routing).
   const path_params& params() const noexcept { return params_; }
-  void set_params(path_params params) { params_ = std::move(params); }
-  /// The endpoint name of the matched route, empty before matching or on a miss.
+  /// The endpoint name of the matched route (Flask's `request.endpoint`): `route_options::endpoint`
+  /// or the rule, "bp.endpoint" in a blueprint. Set by routing; empty before it, on a miss
+  /// (404, 405, automatic OPTIONS) and for a request no app has routed.
   std::string_view endpoint() const noexcept { return endpoint_; }
-  void set_endpoint(std::string endpoint) { endpoint_ = std::move(endpoint); }
 
   /// Per-request storage, one slot per type (Flask's `g`): hooks put data here for the handler
   /// and for later hooks. `g<T>()` default-constructs the slot on first use.
@@ -142,6 +144,7 @@ class request {
   T* find_g() const noexcept;
 
  private:
+  friend struct detail::request_access;
   struct slot {
     const std::type_info* type;
     std::shared_ptr<void> value;

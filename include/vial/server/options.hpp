@@ -63,7 +63,7 @@ struct server_options {
   /// service manager, which holds the socket too, keeps the connections that arrive while the
   /// process restarts: none is refused (docs/server.md, "systemd").
   int listen_fd = -1;
-  bool handle_signals = true;  ///< `app.run` stops gracefully on SIGINT/SIGTERM
+  bool handle_signals = true;  ///< `vial::run` stops gracefully on SIGINT/SIGTERM
   /// Free memory the allocator may keep before the server hands it back to the system (with
   /// glibc: `malloc_trim` from a thread of its own, checked every second); 0 disables.
   /// docs/server.md ("Memory").

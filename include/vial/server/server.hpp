@@ -44,7 +44,7 @@ class server {
   /// What a serving `main` does: starts, calls `on_started` (to print the port, say), serves
   /// until SIGINT or SIGTERM, then stops gracefully. The signal handlers are installed before
   /// `start`, so a supervisor that signals as soon as it reads the port never kills the
-  /// process mid-start. `app::run` is this with a server it owns.
+  /// process mid-start. `vial::run` is this with a server it owns.
   /// @returns the signal received.
   /// @throws what `start` throws; what `on_started` throws, after stopping the server.
   int run_until_signal(const std::function<void(const server&)>& on_started = {});
@@ -64,6 +64,13 @@ class server {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// Serves `app` until SIGINT/SIGTERM (or a server stop), then shuts down gracefully: stops
+/// accepting, finishes in-flight requests, drains background work, runs shutdown hooks. Runs
+/// the startup hooks first. Flask's `app.run()`; it lives here so that the app module does not
+/// depend on the server: `vial::run(app, {.port = 8080})`.
+/// @throws what `server::start` throws.
+void run(app& app, const server_options& options = {});
 
 /// The listening socket systemd passed to this process (socket activation, sd_listen_fds(3)):
 /// 3 when `LISTEN_PID` names this process and `LISTEN_FDS` is at least 1, else -1. Unsets

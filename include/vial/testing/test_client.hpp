@@ -14,6 +14,7 @@
 #include "vial/http/json.hpp"
 #include "vial/http/multi_dict.hpp"
 #include "vial/http/response.hpp"
+#include "vial/server/options.hpp"
 
 namespace vial {
 

@@ -71,6 +71,19 @@ constexpr param_kind kind_of_param() {
   }
 }
 
+/// True when a handler parameter of kind `k` can take what converter `c` yields.
+constexpr bool param_fits(param_kind k, converter_kind c) noexcept {
+  switch (c) {
+    case converter_kind::int_: return k == param_kind::integer;
+    case converter_kind::float_: return k == param_kind::floating;
+    case converter_kind::uuid: return k == param_kind::uuid;
+    case converter_kind::string:
+    case converter_kind::path:
+    case converter_kind::any: return k == param_kind::text;
+  }
+  return false;
+}
+
 /// Throws `setup_error` unless each parameter kind fits the rule's converter at its position.
 void check_params_fit(const rule& r, const std::vector<param_kind>& kinds);
 

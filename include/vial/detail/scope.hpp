@@ -3,7 +3,7 @@
 #include <map>
 #include <vector>
 
-#include "vial/app/hooks.hpp"
+#include "vial/detail/hooks.hpp"
 
 namespace vial::detail {
 
