@@ -229,7 +229,7 @@ void add_metrics_route(app& a, metrics_options options) {
   if (a.metrics_) throw setup_error("add_metrics_route: the app already has a metrics route");
   auto registry = std::make_unique<metrics_registry>(std::move(options.buckets));
   const metrics_registry* reader = registry.get();
-  a.get(options.path, [reader] { return scrape(*reader); }, {.endpoint = "metrics"});
+  a.get(runtime_rule(options.path), [reader] { return scrape(*reader); }, {.endpoint = "metrics"});
   // The app's own samples and the user's: registered for the registry's lifetime.
   a.metrics_collectors_.push_back(
       registry->add_collector([owner = &a](metrics_writer& out) { write_app_samples(out, *owner); }));

@@ -43,6 +43,7 @@
 #include "vial/app.hpp"
 #include "vial/async/timeout.hpp"
 #include "vial/http/json.hpp"
+#include "vial/server/options.hpp"
 
 namespace {
 
