@@ -120,7 +120,4 @@ class pipeline {
   std::exception_ptr unhandled_;
 };
 
-/// The answer when an error handler itself failed, or the bridge refused to run.
-vial::response internal_error_response();
-
 }  // namespace vial::detail
