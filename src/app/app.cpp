@@ -137,8 +137,7 @@ std::size_t app::shutdown(std::chrono::milliseconds background_deadline) {
 }
 
 vial::background_executor& app::background_executor() {
-  static std::mutex creation;
-  std::lock_guard lock(creation);
+  std::lock_guard lock(background_creation_);
   if (!background_) {
     background_ = std::make_unique<vial::background_executor>(options_.background_threads, &logger_);
   }

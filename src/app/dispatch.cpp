@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "http/internal_error.hpp"
 #include "http/request_id.hpp"
 #include "pipeline.hpp"
 #include "vial/app/app.hpp"

@@ -5,6 +5,7 @@
 
 #include "vial/async/error.hpp"
 #include "vial/http/json.hpp"
+#include "http/internal_error.hpp"
 
 namespace vial::detail {
 
@@ -88,8 +89,6 @@ void log_unhandled(const logger& log, std::string_view label, std::exception_ptr
 }
 
 }  // namespace
-
-response internal_error_response() { return response::text("500 Internal Server Error\n", 500); }
 
 std::string_view pipeline::label() {
   if (!label_.empty()) return label_;

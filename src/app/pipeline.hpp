@@ -124,7 +124,4 @@ class pipeline {
   bool cancelled_ = false;
 };
 
-/// The answer when an error handler itself failed, or the bridge refused to run.
-vial::response internal_error_response();
-
 }  // namespace vial::detail

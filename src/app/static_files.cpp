@@ -160,90 +160,96 @@ std::string_view guess_content_type(std::string_view filename) {
   return "application/octet-stream";
 }
 
-response send_file(const request& req, const fs::path& path, const send_file_options& options) {
+namespace {
+
+/// What identifies a file's current content to caches: its size and modification time.
+struct file_identity {
+  std::uint64_t size = 0;
+  std::chrono::sys_seconds mtime;
+  std::string etag;
+  std::string last_modified;
+};
+
+/// The regular file at `path`, or 404.
+file_identity identify(const fs::path& path) {
   std::error_code ec;
   const auto status = fs::status(path, ec);
   if (ec || !fs::is_regular_file(status)) not_found();
-  const std::uint64_t size = fs::file_size(path, ec);
+  file_identity id;
+  id.size = fs::file_size(path, ec);
   if (ec) not_found();
   const auto mtime_raw = fs::last_write_time(path, ec);
   if (ec) not_found();
-  const auto mtime = std::chrono::time_point_cast<std::chrono::seconds>(
+  id.mtime = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::file_clock::to_sys(mtime_raw));
   const auto ticks = static_cast<std::uint64_t>(mtime_raw.time_since_epoch().count());
-  const std::string etag = "\"" + to_hex(size) + "-" + to_hex(ticks) + "\"";
-  const std::string last_modified = format_http_date(mtime);
+  id.etag = "\"" + to_hex(id.size) + "-" + to_hex(ticks) + "\"";
+  id.last_modified = format_http_date(id.mtime);
+  return id;
+}
 
-  response res;
-  res.set_header("ETag", etag);
-  res.set_header("Last-Modified", last_modified);
-  res.set_header("Cache-Control", options.max_age
-                                      ? "public, max-age=" + std::to_string(options.max_age->count())
-                                      : std::string("no-cache"));
-  const bool get_or_head = req.method() == method::get || req.method() == method::head;
-
-  if (get_or_head) {
-    bool not_modified = false;
-    if (auto inm = req.header("If-None-Match")) {
-      not_modified = etag_listed(*inm, etag);
-    } else if (auto ims = req.header("If-Modified-Since")) {
-      auto since = parse_http_date(*ims);
-      not_modified = since && mtime <= *since;
-    }
-    if (not_modified) {
-      res.set_status(304);
-      return res;
-    }
+/// Whether the client's cached copy is current (If-None-Match, else If-Modified-Since).
+bool not_modified(const request& req, const file_identity& id) {
+  if (auto inm = req.header("If-None-Match")) return etag_listed(*inm, id.etag);
+  if (auto ims = req.header("If-Modified-Since")) {
+    auto since = parse_http_date(*ims);
+    return since && id.mtime <= *since;
   }
+  return false;
+}
 
-  res.set_content_type(options.content_type.empty()
-                           ? guess_content_type(path.filename().string())
-                           : std::string_view(options.content_type));
-  res.set_header("Accept-Ranges", "bytes");
-  if (options.as_attachment) {
-    res.set_header("Content-Disposition",
-                   attachment_header(options.download_name.empty() ? path.filename().string()
-                                                                    : options.download_name));
-  }
-
+/// The part of the file a response sends.
+struct byte_span {
   std::uint64_t first = 0;
-  std::uint64_t length = size;
-  if (auto range_header = req.header("Range"); range_header && get_or_head) {
-    bool range_applies = true;
-    if (auto if_range = req.header("If-Range")) {
-      range_applies = detail::trim_ows(*if_range) == etag || detail::trim_ows(*if_range) == last_modified;
-    }
-    bool unsatisfiable = false;
-    auto range = range_applies ? parse_range(*range_header, size, unsatisfiable) : std::nullopt;
-    if (unsatisfiable) {
-      response r = response::text("416 Range Not Satisfiable\n", 416);
-      r.set_header("Content-Range", "bytes */" + std::to_string(size));
-      r.set_header("Accept-Ranges", "bytes");
-      return r;
-    }
-    if (range) {
-      first = range->first;
-      length = range->last - range->first + 1;
-      res.set_status(206);
-      res.set_header("Content-Range", "bytes " + std::to_string(range->first) + "-" +
-                                          std::to_string(range->last) + "/" +
-                                          std::to_string(size));
-    }
-  }
+  std::uint64_t length = 0;
+};
 
+/// Applies the request's Range (when If-Range allows it): narrows `span` and makes `res` a 206,
+/// or returns the 416 to send instead.
+std::optional<response> apply_range(const request& req, const file_identity& id, response& res,
+                                    byte_span& span) {
+  auto range_header = req.header("Range");
+  if (!range_header) return std::nullopt;
+  bool range_applies = true;
+  if (auto if_range = req.header("If-Range")) {
+    const auto validator = detail::trim_ows(*if_range);
+    range_applies = validator == id.etag || validator == id.last_modified;
+  }
+  bool unsatisfiable = false;
+  auto range = range_applies ? parse_range(*range_header, id.size, unsatisfiable) : std::nullopt;
+  if (unsatisfiable) {
+    response r = response::text("416 Range Not Satisfiable\n", 416);
+    r.set_header("Content-Range", "bytes */" + std::to_string(id.size));
+    r.set_header("Accept-Ranges", "bytes");
+    return r;
+  }
+  if (range) {
+    span = {range->first, range->last - range->first + 1};
+    res.set_status(206);
+    res.set_header("Content-Range", "bytes " + std::to_string(range->first) + "-" +
+                                        std::to_string(range->last) + "/" +
+                                        std::to_string(id.size));
+  }
+  return std::nullopt;
+}
+
+/// `res` with `span` of the file as its body: read at once up to the stream threshold,
+/// streamed in chunks beyond it (with `res`'s status and headers).
+response with_file_body(response res, const fs::path& path, byte_span span,
+                        const send_file_options& options) {
   auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
   if (!*file) not_found();
-  file->seekg(static_cast<std::streamoff>(first));
-  if (length <= options.stream_threshold) {
-    std::string body(static_cast<std::size_t>(length), '\0');
-    file->read(body.data(), static_cast<std::streamsize>(length));
+  file->seekg(static_cast<std::streamoff>(span.first));
+  if (span.length <= options.stream_threshold) {
+    std::string body(static_cast<std::size_t>(span.length), '\0');
+    file->read(body.data(), static_cast<std::streamsize>(span.length));
     body.resize(static_cast<std::size_t>(file->gcount()));
     res.set_body(std::move(body));
     return res;
   }
   const std::size_t chunk = std::max<std::size_t>(options.chunk_size, 1);
   auto streamed = stream(
-      [file, remaining = length, chunk]() mutable -> std::optional<std::string> {
+      [file, remaining = span.length, chunk]() mutable -> std::optional<std::string> {
         if (remaining == 0) return std::nullopt;
         std::string buf(static_cast<std::size_t>(std::min<std::uint64_t>(remaining, chunk)), '\0');
         file->read(buf.data(), static_cast<std::streamsize>(buf.size()));
@@ -259,6 +265,39 @@ response send_file(const request& req, const fs::path& path, const send_file_opt
     if (!streamed.headers().contains(name)) streamed.set_header(name, value);
   }
   return streamed;
+}
+
+}  // namespace
+
+response send_file(const request& req, const fs::path& path, const send_file_options& options) {
+  const file_identity id = identify(path);
+  response res;
+  res.set_header("ETag", id.etag);
+  res.set_header("Last-Modified", id.last_modified);
+  res.set_header("Cache-Control", options.max_age
+                                      ? "public, max-age=" + std::to_string(options.max_age->count())
+                                      : std::string("no-cache"));
+  const bool get_or_head = req.method() == method::get || req.method() == method::head;
+  if (get_or_head && not_modified(req, id)) {
+    res.set_status(304);
+    return res;
+  }
+
+  res.set_content_type(options.content_type.empty()
+                           ? guess_content_type(path.filename().string())
+                           : std::string_view(options.content_type));
+  res.set_header("Accept-Ranges", "bytes");
+  if (options.as_attachment) {
+    res.set_header("Content-Disposition",
+                   attachment_header(options.download_name.empty() ? path.filename().string()
+                                                                    : options.download_name));
+  }
+
+  byte_span span{0, id.size};
+  if (get_or_head) {
+    if (auto refused = apply_range(req, id, res, span)) return std::move(*refused);
+  }
+  return with_file_body(std::move(res), path, span, options);
 }
 
 response send_from_directory(const request& req, const fs::path& directory,

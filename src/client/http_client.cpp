@@ -44,6 +44,7 @@
 #include "tls.hpp"
 #include "http/request_id.hpp"
 #include "vial/async/error.hpp"
+#include "vial/async/timeout.hpp"
 #include "vial/async/to_thread.hpp"
 #include "vial/detail/request_executor.hpp"
 #include "vial/http/url.hpp"
@@ -287,18 +288,8 @@ struct http_client::impl {
   task<client_response> perform(method m, std::string url, request_options o,
                                 const void* caller) {
     const auto timeout = o.timeout.value_or(options.request_timeout);
-    asio::steady_timer deadline(ioc, timeout);
-    auto ex = co_await asio::this_coro::executor;
-    auto [order, error, response, timer_ec] =
-        co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(ex, follow(m, url, std::move(o), caller), asio::deferred),
-            deadline.async_wait(asio::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    if (order[0] == 1 && !timer_ec) {
-      throw timeout_error("request to " + url + " timed out after " + ms(timeout));
-    }
-    if (error) std::rethrow_exception(error);
-    co_return std::move(response);
+    const std::string what = "request to " + url;
+    co_return co_await detail::with_deadline(follow(m, url, std::move(o), caller), timeout, what);
   }
 
   /// Sends the request and follows redirects.

@@ -1,46 +1,8 @@
 #include "vial/http/multi_dict.hpp"
 
-#include <algorithm>
-
 #include "vial/http/error.hpp"
 
 namespace vial {
-
-std::optional<std::string_view> multi_dict::get(std::string_view key) const noexcept {
-  for (const auto& [k, v] : items_) {
-    if (k == key) return std::string_view(v);
-  }
-  return std::nullopt;
-}
-
-std::string_view multi_dict::get_or(std::string_view key,
-                                    std::string_view fallback) const noexcept {
-  auto v = get(key);
-  return v ? *v : fallback;
-}
-
-std::vector<std::string_view> multi_dict::get_all(std::string_view key) const {
-  std::vector<std::string_view> out;
-  for (const auto& [k, v] : items_) {
-    if (k == key) out.emplace_back(v);
-  }
-  return out;
-}
-
-bool multi_dict::contains(std::string_view key) const noexcept { return get(key).has_value(); }
-
-void multi_dict::set(std::string_view key, std::string value) {
-  auto first =
-      std::find_if(items_.begin(), items_.end(), [&](const item& i) { return i.first == key; });
-  if (first == items_.end()) {
-    items_.emplace_back(std::string(key), std::move(value));
-    return;
-  }
-  first->second = std::move(value);
-  auto rest =
-      std::remove_if(std::next(first), items_.end(), [&](const item& i) { return i.first == key; });
-  items_.erase(rest, items_.end());
-}
 
 namespace detail {
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include "http/internal_error.hpp"
 #include "text.hpp"
 
 namespace vial {
@@ -147,5 +148,11 @@ response redirect(std::string_view location, int code) {
   out.set_header("Location", encoded);
   return out;
 }
+
+namespace detail {
+
+response internal_error_response() { return response::text("500 Internal Server Error\n", 500); }
+
+}  // namespace detail
 
 }  // namespace vial

@@ -10,13 +10,6 @@ namespace vial::detail {
 
 namespace {
 
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-
 // Lower ranks are tried first: converters that accept little beat `string`, which beats `path`.
 int rank(converter_kind kind) noexcept {
   switch (kind) {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,6 +11,14 @@
 #include "vial/routing/rule.hpp"
 
 namespace vial::detail {
+
+/// Hashes std::string keys and string_view lookups alike, so a lookup builds no string.
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
 
 // The routes registered for one rule shape (same literals, same converters in the same places;
 // parameter names do not count).

@@ -19,13 +19,6 @@ namespace {
 std::atomic<std::uint64_t> match_count{0};
 #endif
 
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-
 bool is_method_char(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
@@ -53,7 +46,7 @@ struct router::impl {
   };
 
   std::vector<route> routes;
-  std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> endpoints;
+  std::unordered_map<std::string, std::size_t, detail::string_hash, std::equal_to<>> endpoints;
   detail::route_tree tree;
 };
 

@@ -20,6 +20,7 @@
 #include "vial/app/app.hpp"
 #include "vial/app/stream.hpp"
 #include "vial/http/error.hpp"
+#include "http/internal_error.hpp"
 #include "server_threads.hpp"
 #include "websocket_session.hpp"
 #include "wire.hpp"
@@ -356,7 +357,7 @@ void connection::run_dispatch() {
   } catch (...) {
     core_.app.logger().error(reader_.method() + " " + reader_.target() + ": " +
                              describe_exception(std::current_exception()));
-    r = response::text("500 Internal Server Error\n", 500);
+    r = detail::internal_error_response();
   }
   core_.gate.release();
   note_for_access_log(*request_);
@@ -406,7 +407,7 @@ void connection::finish_on_loop(std::exception_ptr error, response r) {
   if (error && !closed_) {
     core_.app.logger().error(reader_.method() + " " + reader_.target() + ": " +
                              describe_exception(error));
-    r = response::text("500 Internal Server Error\n", 500);
+    r = detail::internal_error_response();
   }
   note_for_access_log(*request_);
   request_.reset();

@@ -13,6 +13,7 @@
 
 #include "vial/detail/request_executor.hpp"
 #include "vial/log.hpp"
+#include "http/internal_error.hpp"
 
 #include "vial/http/error.hpp"
 #include "vial/http/url.hpp"
@@ -68,7 +69,7 @@ response dispatch_on_private_loop(const app& a, request& req, const matched_rout
   if (!done) error = std::make_exception_ptr(std::logic_error("the request can never finish"));
   if (error) {
     a.logger().error(std::string(options.label) + ": " + describe_exception(error));
-    return response::text("500 Internal Server Error\n", 500);
+    return detail::internal_error_response();
   }
   return std::move(*result);
 }

@@ -90,6 +90,19 @@ TEST_CASE("work a task spawned and did not await never survives into the next ca
   CHECK_FALSE(*fired);
 }
 
+TEST_CASE("a log sink that throws while a run reports leftover work does not end the process",
+          "[async][bridge]") {
+  vial::logger throwing([](vial::log_level, std::string_view) { throw std::runtime_error("sink"); },
+                        vial::log_level::debug);
+  auto leaky = []() -> vial::task<int> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, vial::sleep_for(1h), asio::detached);
+    co_return 3;
+  };
+  CHECK(vial::async_to_sync(leaky(), {.label = "GET /leaky", .log = &throwing}) == 3);
+  CHECK(vial::async_to_sync(answer()) == 42);
+}
+
 TEST_CASE("a clean run logs nothing and reuses the context", "[async][bridge]") {
   vial::testing::log_capture log;
   for (int i = 0; i < 3; ++i) {
@@ -149,8 +162,14 @@ TEST_CASE("tasks that suspend and tasks that complete inline alternate on one th
 TEST_CASE("after a run left work behind, the next runs start on a fresh context",
           "[async][bridge]") {
   vial::testing::log_capture log;
+  // Posts itself again whenever it runs, so it is pending however the run ends.
+  struct repost {
+    asio::any_io_executor ex;
+    void operator()() const { asio::post(ex, *this); }
+  };
   auto leaky = []() -> vial::task<void> {
-    asio::post(co_await asio::this_coro::executor, [] {});
+    auto ex = co_await asio::this_coro::executor;
+    asio::post(ex, repost{ex});
     co_return;
   };
   vial::async_to_sync(leaky(), {.log = &log.logger()});
@@ -169,6 +188,9 @@ TEST_CASE("an exception thrown while creating the task is rethrown", "[async][br
   CHECK(vial::async_to_sync(answer()) == 42);
 }
 
+// The portable path cannot tell a task that can never finish from one that waits: co_spawn's
+// work guards keep its context from running out of work.
+#if VIAL_BRIDGE_FAST_PATH
 TEST_CASE("a task that can never finish throws, and the thread bridges again",
           "[async][bridge]") {
   // The task waits on an operation whose completion handler is kept outside the context and
@@ -226,6 +248,7 @@ TEST_CASE("a lost task whose handler is called later does not reach the run in p
   CHECK(vial::async_to_sync(answer()) == 42);
   resume_lost = nullptr;
 }
+#endif
 
 TEST_CASE("a task whose operation completes inside its initiation", "[async][bridge]") {
   // The handler runs before the initiation returns, so the task finishes, and the root records

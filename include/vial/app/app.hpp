@@ -279,6 +279,7 @@ class app : public scaffold<app> {
   mutable bool any_event_loop_ = false;    // set once by freeze()
   mutable std::unique_ptr<blocking_pool> blocking_;
   mutable std::unique_ptr<vial::background_executor> background_;
+  std::mutex background_creation_;  // guards background_'s creation, for this app only
   mutable std::once_flag freeze_once_;
   std::vector<std::shared_ptr<const detail::scope>> owned_scopes_;  // blueprints' and views'
   std::vector<std::string> blueprint_names_;

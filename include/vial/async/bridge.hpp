@@ -9,6 +9,9 @@
 
 namespace vial {
 
+// In the bridge path's inline namespace: see vial/detail/bridge_state.hpp.
+inline namespace VIAL_BRIDGE_NAMESPACE {
+
 /// Drives `t` to completion on this thread's private io_context and returns its value or
 /// rethrows its exception: Flask's async_to_sync, without a thread or an event loop per call.
 ///
@@ -23,6 +26,8 @@ namespace vial {
 template <class T>
 T async_to_sync(task<T> t, const bridge_options& options = {});
 
+}  // namespace VIAL_BRIDGE_NAMESPACE
+
 /// True while an `async_to_sync` run is active on the calling thread.
 bool in_bridge() noexcept;
 
@@ -30,9 +35,13 @@ bool in_bridge() noexcept;
 /// was cancelled, since the process started: a count for metrics; each is also logged.
 std::uint64_t cancelled_leftovers() noexcept;
 
+inline namespace VIAL_BRIDGE_NAMESPACE {
+
 template <class T>
 T async_to_sync(task<T> t, const bridge_options& options) {
   return detail::bridge_call([&t]() -> task<T> { return std::move(t); }, options);
 }
+
+}  // namespace VIAL_BRIDGE_NAMESPACE
 
 }  // namespace vial

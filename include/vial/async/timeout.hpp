@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -18,12 +19,12 @@ namespace vial {
 /// Suspends the calling coroutine for `d` without blocking its thread.
 task<void> sleep_for(std::chrono::steady_clock::duration d);
 
-/// Runs `t` with a deadline. If `d` passes first, `t` is cancelled (its pending operation
-/// ends with `operation_aborted` and every later `co_await` in it throws, so nothing it
-/// scheduled after the deadline runs) and `timeout_error` is thrown once it has stopped.
-/// Unhandled in a request, `timeout_error` becomes 504.
+namespace detail {
+
+/// `with_timeout`, whose error says "<what> timed out after N ms". `what` must outlive the
+/// task (a literal, or a local of the awaiting coroutine).
 template <class T>
-task<T> with_timeout(task<T> t, std::chrono::steady_clock::duration d) {
+task<T> with_deadline(task<T> t, std::chrono::steady_clock::duration d, std::string_view what) {
   namespace asio = boost::asio;
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex, d);
@@ -43,9 +44,20 @@ task<T> with_timeout(task<T> t, std::chrono::steady_clock::duration d) {
       co_return std::move(value);
     }
   }
-  throw timeout_error("operation timed out after " +
+  throw timeout_error(std::string(what) + " timed out after " +
                       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) +
                       " ms");
+}
+
+}  // namespace detail
+
+/// Runs `t` with a deadline. If `d` passes first, `t` is cancelled (its pending operation
+/// ends with `operation_aborted` and every later `co_await` in it throws, so nothing it
+/// scheduled after the deadline runs) and `timeout_error` is thrown once it has stopped.
+/// Unhandled in a request, `timeout_error` becomes 504.
+template <class T>
+task<T> with_timeout(task<T> t, std::chrono::steady_clock::duration d) {
+  return detail::with_deadline(std::move(t), d, "operation");
 }
 
 }  // namespace vial

@@ -9,25 +9,18 @@
 #include <utility>
 #include <vector>
 
+#include "vial/detail/ordered_multimap.hpp"
+
 namespace vial {
 
-/// An ordered multi-map of strings: query arguments, form fields, cookies.
-/// Keys are case-sensitive. Distinct objects: safe. Shared objects: unsafe.
-class multi_dict {
+/// An ordered multi-map of strings: query arguments, form fields, cookies. Keys are
+/// case-sensitive. `get`, `get_or`, `get_all`, `contains`, `count`, `add` (appends a value),
+/// `set` (replaces every value of a key with one), `erase` and iteration over (key, value)
+/// pairs, as `headers` has. Distinct objects: safe. Shared objects: unsafe.
+class multi_dict : public detail::ordered_multimap<detail::exact_equal> {
  public:
-  using item = std::pair<std::string, std::string>;
-  using const_iterator = std::vector<item>::const_iterator;
-
-  multi_dict() = default;
-  multi_dict(std::initializer_list<item> items) : items_(items) {}
-
-  /// The first value for `key`, if any.
-  std::optional<std::string_view> get(std::string_view key) const noexcept;
-  /// The first value for `key`, or `fallback`.
-  std::string_view get_or(std::string_view key, std::string_view fallback) const noexcept;
-  /// Every value for `key`, in order.
-  std::vector<std::string_view> get_all(std::string_view key) const;
-  bool contains(std::string_view key) const noexcept;
+  using item = value_type;
+  using ordered_multimap::ordered_multimap;
 
   /// The first value for `key` converted to `T` (an arithmetic type or std::string).
   /// Absent: `std::nullopt`. Present but not a valid `T` (or out of range): throws
@@ -35,24 +28,12 @@ class multi_dict {
   template <class T>
   std::optional<T> get_as(std::string_view key) const;
 
-  void add(std::string key, std::string value) {
-    items_.emplace_back(std::move(key), std::move(value));
-  }
-  /// Replaces every value of `key` with one.
-  void set(std::string_view key, std::string value);
-
   /// What the keys are called in `get_as` errors: "query argument" (the default), "form field"
   /// or "cookie", so the client is told which input was wrong.
   std::string_view noun() const noexcept { return noun_; }
   void set_noun(std::string noun) { noun_ = std::move(noun); }
 
-  std::size_t size() const noexcept { return items_.size(); }
-  bool empty() const noexcept { return items_.empty(); }
-  const_iterator begin() const noexcept { return items_.begin(); }
-  const_iterator end() const noexcept { return items_.end(); }
-
  private:
-  std::vector<item> items_;
   std::string noun_ = "query argument";
 };
 
