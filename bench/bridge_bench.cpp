@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0) json = true;
     if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
-    if (std::strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) iterations = std::atol(argv[++i]);
+    if (std::strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
+      iterations = std::atol(argv[++i]);
   }
   long sink = 0;
   if (!only.empty()) {
@@ -121,14 +122,16 @@ int main(int argc, char** argv) {
   std::printf("%-44s %10.1f\n", "reference: fresh io_context + co_spawn + run", fresh_context);
   std::printf("%-44s %10.1f\n", "dispatch GET /sync/hello (sync handler)", sync_dispatch);
   std::printf("%-44s %10.1f\n", "dispatch GET /coro/hello (coroutine)", async_dispatch);
-  std::printf("bridge / fresh context: %.2fx   coroutine / sync dispatch: %.3fx "
-              "(median of %zu paired rounds; best times: %.3fx)\n",
-              bridge / fresh_context, ratio, ratios.size(), async_dispatch / sync_dispatch);
+  std::printf(
+      "bridge / fresh context: %.2fx   coroutine / sync dispatch: %.3fx "
+      "(median of %zu paired rounds; best times: %.3fx)\n",
+      bridge / fresh_context, ratio, ratios.size(), async_dispatch / sync_dispatch);
   std::printf("targets: bridge <= 1000 ns, coroutine/sync <= 1.10x   (checksum %ld)\n", sink);
   if (json) {
     std::printf(
         "{\"bridge_ns\": %.1f, \"fresh_context_ns\": %.1f, \"sync_dispatch_ns\": %.1f, "
-        "\"async_dispatch_ns\": %.1f, \"async_over_sync\": %.3f, \"best_async_over_best_sync\": %.3f}\n",
+        "\"async_dispatch_ns\": %.1f, \"async_over_sync\": %.3f, \"best_async_over_best_sync\": "
+        "%.3f}\n",
         bridge, fresh_context, sync_dispatch, async_dispatch, ratio,
         async_dispatch / sync_dispatch);
   }

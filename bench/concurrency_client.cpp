@@ -122,9 +122,9 @@ class client : public std::enable_shared_from_this<client> {
     if (totals_.stopping && settings_.kind != mode::hold) return stop();
     if (ec && !(ec == asio::error::eof && framing_ == framing::until_close && head_end_)) {
       if (settings_.kind == mode::hold && held_) return;  // the server closed an idle one
-      return fail(ec == asio::error::eof ? "eof" : ec == asio::error::connection_reset
-                                                       ? "reset"
-                                                       : "read");
+      return fail(ec == asio::error::eof                ? "eof"
+                  : ec == asio::error::connection_reset ? "reset"
+                                                        : "read");
     }
     if (!head_end_ && !parse_head()) return read();
     if (settings_.kind == mode::hold) {
@@ -284,19 +284,20 @@ int main(int argc, char** argv) {
     clients.push_back(std::make_shared<client>(io, s, t));
     clients.back()->start();
   }
-  const double limit = s.kind == mode::once ? s.timeout
+  const double limit = s.kind == mode::once     ? s.timeout
                        : s.kind == mode::closed ? s.duration
                                                 : s.hold;
-  asio::steady_timer stop_timer(io, std::chrono::duration_cast<clock_type::duration>(
-                                        std::chrono::duration<double>(limit)));
+  asio::steady_timer stop_timer(
+      io, std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(limit)));
   std::size_t unanswered = 0;
   stop_timer.async_wait([&](error_code) {
     t.stopping = true;
-    if (s.kind == mode::once) unanswered = s.clients - t.completed - [&] {
-      std::size_t n = 0;
-      for (auto& [k, v] : t.errors) n += v;
-      return n;
-    }();
+    if (s.kind == mode::once)
+      unanswered = s.clients - t.completed - [&] {
+        std::size_t n = 0;
+        for (auto& [k, v] : t.errors) n += v;
+        return n;
+      }();
     for (auto& c : clients) c->stop();
   });
   // once: stop as soon as every client finished, not at the timeout.

@@ -8,9 +8,9 @@
 // (the reused request otherwise keeps the id its first dispatch gave it), and an app with
 // metrics mounted (every request counted by rule, method and status, and timed).
 // Prints a table; with --json, one JSON object on the last line.
-// `--only bare|hello|matched|hooked|missing|new_id|metrics --iterations N` runs one measure N times and prints
-// nothing, for instruction counting under callgrind (machine-load independent): difference two
-// runs.
+// `--only bare|hello|matched|hooked|missing|new_id|metrics --iterations N` runs one measure
+// N times and prints nothing, for instruction counting under callgrind (machine-load
+// independent): difference two runs.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

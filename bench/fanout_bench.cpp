@@ -182,7 +182,10 @@ double closed_loop_rps(const std::string& url, int clients, int seconds) {
     threads.emplace_back([&] {
       while (clock_type::now() < until) {
         try {
-          if (load.get_sync(url).status() == 200) ++done; else ++failed;
+          if (load.get_sync(url).status() == 200)
+            ++done;
+          else
+            ++failed;
         } catch (const std::exception&) {
           ++failed;
         }
@@ -209,8 +212,8 @@ class flask_server {
       std::string bind = "127.0.0.1:" + std::to_string(port);
       std::string w = std::to_string(workers), t = std::to_string(threads);
       execlp("gunicorn", "gunicorn", "-k", "gthread", "-w", w.c_str(), "--threads", t.c_str(),
-             "--chdir", "bench", "-b", bind.c_str(), "--log-level", "warning",
-             "fanout_flask:app", static_cast<char*>(nullptr));
+             "--chdir", "bench", "-b", bind.c_str(), "--log-level", "warning", "fanout_flask:app",
+             static_cast<char*>(nullptr));
       _exit(127);
     }
   }
@@ -259,10 +262,14 @@ int main(int argc, char** argv) {
   int vial_workers = 64;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--json") json = true;
-    else if (a == "--seconds" && i + 1 < argc) seconds = std::atoi(argv[++i]);
-    else if (a == "--flask-workers" && i + 1 < argc) flask_workers = std::atoi(argv[++i]);
-    else if (a == "--vial-workers" && i + 1 < argc) vial_workers = std::atoi(argv[++i]);
+    if (a == "--json")
+      json = true;
+    else if (a == "--seconds" && i + 1 < argc)
+      seconds = std::atoi(argv[++i]);
+    else if (a == "--flask-workers" && i + 1 < argc)
+      flask_workers = std::atoi(argv[++i]);
+    else if (a == "--vial-workers" && i + 1 < argc)
+      vial_workers = std::atoi(argv[++i]);
   }
   const int fanouts[] = {10, 50, 100};
   const int runs = 7;
@@ -313,8 +320,8 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<flask_server> flask;
   if (have("gunicorn")) {
-    flask = std::make_unique<flask_server>(upstream.url(), flask_workers, flask_threads,
-                                           free_port());
+    flask =
+        std::make_unique<flask_server>(upstream.url(), flask_workers, flask_threads, free_port());
     if (!flask->ready()) {
       std::fprintf(stderr, "gunicorn did not start (run from the repository root)\n");
       flask.reset();

@@ -5,6 +5,7 @@
 // --threads N (one per client connection) and lifts the keep-alive request cap.
 // Prints the bound port on stdout and serves until killed.
 
+#include <httplib.h>  // Debian builds it as a library: its compile-time defaults are fixed
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -12,8 +13,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <string_view>
-
-#include <httplib.h>  // Debian builds it as a library: its compile-time defaults are fixed
 
 int main(int argc, char** argv) {
   std::size_t threads = 0;

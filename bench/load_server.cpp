@@ -1,7 +1,7 @@
 // The vial side of bench/load.sh: /hello (sync) and /hello-async (coroutine) on an ephemeral
 // loopback port, printed on stdout. Serves until SIGTERM/SIGINT.
-// Usage: vial-bench-load-server [--io N] [--workers N] [--memory-trim BYTES] [--mmap-threshold BYTES]
-//                               [--metrics 1]
+// Usage: vial-bench-load-server [--io N] [--workers N] [--memory-trim BYTES]
+//                               [--mmap-threshold BYTES] [--metrics 1]
 // --metrics 1 mounts /metrics (every request then counted): bench/metrics_cost.sh.
 // POST /json parses a JSON body and answers how many values its top level holds: the target of
 // bench/hostile_memory.py --target load-server (memory after bursts of large bodies, with and
@@ -30,9 +30,8 @@ int main(int argc, char** argv) {
   }
   vial::app app;
   app.get("/hello", [](const vial::request&) { return std::string("Hello, World!"); });
-  app.get("/hello-async", [](const vial::request&) -> vial::task<std::string> {
-    co_return "Hello, World!";
-  });
+  app.get("/hello-async",
+          [](const vial::request&) -> vial::task<std::string> { co_return "Hello, World!"; });
   app.post("/json", [](vial::request& req) {
     return nlohmann::json{{"values", req.json().size()}};
   });

@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
   std::printf("\nA ratio near 1 means the cost does not grow with the number of rules.\n");
 
   if (json) {
-    std::string out = "{\"bench\":\"router_match\",\"unit\":\"ns_per_match\",\"rules\":[10,100,1000]";
+    std::string out =
+        "{\"bench\":\"router_match\",\"unit\":\"ns_per_match\",\"rules\":[10,100,1000]";
     for (std::size_t s = 0; s < n_scenarios; ++s) {
       char buf[256];
       std::snprintf(buf, sizeof buf, ",\"%s\":[%.1f,%.1f,%.1f],\"%s_ratio_1000_over_10\":%.2f",

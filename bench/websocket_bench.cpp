@@ -131,8 +131,7 @@ double rss_mib(pid_t pid) {
   return 0;
 }
 
-ws::stream<tcp::socket> open_socket(asio::io_context& ioc, std::uint16_t port,
-                                    const char* target) {
+ws::stream<tcp::socket> open_socket(asio::io_context& ioc, std::uint16_t port, const char* target) {
   ws::stream<tcp::socket> s(ioc);
   s.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
   s.next_layer().set_option(tcp::no_delay(true));
@@ -259,7 +258,9 @@ int main(int argc, char** argv) {
               ceiling.p50_us, ceiling.p99_us);
   std::printf("| vial | %.0f (%.2fx) | %.0f us | %.0f us |\n", mine.per_second,
               mine.per_second / std::max(1.0, ceiling.per_second), mine.p50_us, mine.p99_us);
-  std::printf("\n| idle sockets | opened in | server RSS | per socket | /hello meanwhile | echoing after |\n");
+  std::printf(
+      "\n| idle sockets | opened in | server RSS | per socket | /hello meanwhile | echoing after "
+      "|\n");
   std::printf("|---|---|---|---|---|---|\n");
   std::printf("| %d | %.1f s | %.1f MiB (%.1f before) | %.1f KiB | %.1f ms | %d/%d |\n", idle,
               open_s, rss_idle, rss_before, per_socket_kib, hello, echoed, idle);

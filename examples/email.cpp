@@ -19,6 +19,8 @@
 //   - task ids are 128 random bits from the kernel (getrandom), in hex, so one client cannot
 //     look up or guess another's.
 
+#include <sys/random.h>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -33,16 +35,13 @@
 #include <unordered_map>
 #include <utility>
 
-#include <sys/random.h>
-
+#include "demos.hpp"
 #include <vial/async/background.hpp>
 #include <vial/async/task.hpp>
 #include <vial/async/timeout.hpp>
 #include <vial/http/error.hpp>
 #include <vial/http/json.hpp>
 #include <vial/http/response.hpp>
-
-#include "demos.hpp"
 
 namespace examples {
 namespace {
@@ -177,35 +176,34 @@ void register_email(vial::app& app) {
   auto tasks = std::make_shared<task_registry>();
   auto queue = std::make_shared<outbox>();
 
-  app.post(
-      "/send-email",
-      [&app, tasks, queue](vial::request& req) -> vial::task<vial::response> {
-        const auto& data = req.json();  // 400 on invalid JSON, 415 on another Content-Type
-        if (!data.is_object()) throw vial::http_error(400, "expected a JSON object");
-        auto to = string_field(data, "to");
-        auto subject = string_field(data, "subject");
-        auto body = string_field(data, "body");
-        int delay_ms = 2000;
-        if (auto it = data.find("delay_ms"); it != data.end()) {
-          if (!it->is_number_integer() || it->get<long long>() < 0 ||
-              it->get<long long>() > 60000) {
-            throw vial::http_error(400, "'delay_ms' must be an integer between 0 and 60000");
-          }
-          delay_ms = it->get<int>();
-        }
-        auto place = queue->reserve();
-        if (!place) {
-          throw vial::http_error(503, "Too many emails are waiting to be sent; retry shortly.",
-                                 vial::headers{{"Retry-After", "1"}});
-        }
-        auto handle = app.background(send_email_async(std::move(to), std::move(subject),
-                                                      std::move(body), delay_ms,
-                                                      std::move(*place)),
-                                     "send-email");
-        auto id = tasks->add(handle);
-        co_return vial::response::json({{"status", "Email queued"}, {"id", id}}, 202);
-      },
-      {.max_body_bytes = max_email_body_bytes});
+  app.post("/send-email",
+           [&app, tasks, queue](vial::request& req) -> vial::task<vial::response> {
+             const auto& data = req.json();  // 400 on invalid JSON, 415 on another Content-Type
+             if (!data.is_object()) throw vial::http_error(400, "expected a JSON object");
+             auto to = string_field(data, "to");
+             auto subject = string_field(data, "subject");
+             auto body = string_field(data, "body");
+             int delay_ms = 2000;
+             if (auto it = data.find("delay_ms"); it != data.end()) {
+               if (!it->is_number_integer() || it->get<long long>() < 0 ||
+                   it->get<long long>() > 60000) {
+                 throw vial::http_error(400, "'delay_ms' must be an integer between 0 and 60000");
+               }
+               delay_ms = it->get<int>();
+             }
+             auto place = queue->reserve();
+             if (!place) {
+               throw vial::http_error(503, "Too many emails are waiting to be sent; retry shortly.",
+                                      vial::headers{{"Retry-After", "1"}});
+             }
+             auto handle =
+                 app.background(send_email_async(std::move(to), std::move(subject), std::move(body),
+                                                 delay_ms, std::move(*place)),
+                                "send-email");
+             auto id = tasks->add(handle);
+             co_return vial::response::json({{"status", "Email queued"}, {"id", id}}, 202);
+           },
+           {.max_body_bytes = max_email_body_bytes});
 
   app.get("/tasks/<id>", [tasks](const std::string& id) -> vial::response {
     auto handle = tasks->find(id);

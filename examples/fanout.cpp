@@ -17,13 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "demos.hpp"
 #include <vial/async/error.hpp>
 #include <vial/async/gather.hpp>
 #include <vial/async/task.hpp>
 #include <vial/http/json.hpp>
 #include <vial/http/response.hpp>
-
-#include "demos.hpp"
 
 namespace examples {
 namespace {
@@ -61,18 +60,21 @@ vial::task<nlohmann::json> fetch(vial::http_client& client, std::string url,
 }  // namespace
 
 void register_fanout(vial::app& app, const context& ctx) {
-  app.get("/fanout", [&ctx](vial::request& req) -> vial::task<vial::response> {
-    const auto urls = upstream_urls(req, ctx);
-    const auto timeout = deadline_arg(req);
-    const auto start = clock_type::now();
-    std::vector<vial::task<nlohmann::json>> calls;
-    calls.reserve(urls.size());
-    // The calls run together, so each one's deadline is the fan-out's.
-    for (const auto& url : urls) calls.push_back(fetch(*ctx.client, url, timeout));
-    auto op = vial::gather(std::move(calls));
-    auto results = co_await std::move(op);
-    co_return vial::response::json({{"results", results}, {"elapsed_ms", elapsed_ms(start)}});
-  }, ctx.never_blocks());
+  app.get(
+      "/fanout",
+      [&ctx](vial::request& req) -> vial::task<vial::response> {
+        const auto urls = upstream_urls(req, ctx);
+        const auto timeout = deadline_arg(req);
+        const auto start = clock_type::now();
+        std::vector<vial::task<nlohmann::json>> calls;
+        calls.reserve(urls.size());
+        // The calls run together, so each one's deadline is the fan-out's.
+        for (const auto& url : urls) calls.push_back(fetch(*ctx.client, url, timeout));
+        auto op = vial::gather(std::move(calls));
+        auto results = co_await std::move(op);
+        co_return vial::response::json({{"results", results}, {"elapsed_ms", elapsed_ms(start)}});
+      },
+      ctx.never_blocks());
 
   app.get("/fanout-sync", [&ctx](vial::request& req) {
     const auto urls = upstream_urls(req, ctx);
@@ -81,8 +83,8 @@ void register_fanout(vial::app& app, const context& ctx) {
     nlohmann::json results = nlohmann::json::array();
     for (const auto& url : urls) {
       // One after another, so each call gets what is left of the fan-out's deadline.
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - clock_type::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
       if (left <= std::chrono::milliseconds(0)) {
         throw vial::timeout_error("fan-out deadline passed before calling " + url);
       }

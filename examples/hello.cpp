@@ -13,12 +13,11 @@
 #include <chrono>
 #include <string>
 
+#include "demos.hpp"
 #include <vial/async/task.hpp>
 #include <vial/async/timeout.hpp>
 #include <vial/http/json.hpp>
 #include <vial/http/response.hpp>
-
-#include "demos.hpp"
 
 namespace examples {
 namespace {
@@ -34,16 +33,20 @@ vial::task<std::string> async_get_data(int ms) {
 void register_hello(vial::app& app, const context& ctx) {
   app.get("/hello", [] { return vial::response::text("Hello, World!"); });
 
-  app.get("/hello-async", []() -> vial::task<vial::response> {
-    co_return vial::response::text("Hello, World!");
-  }, ctx.never_blocks());
+  app.get(
+      "/hello-async",
+      []() -> vial::task<vial::response> { co_return vial::response::text("Hello, World!"); },
+      ctx.never_blocks());
 
-  app.get("/data", [](vial::request& req) -> vial::task<vial::response> {
-    const int ms = int_arg(req, "ms", 1000, 0, 10000);
-    auto op = async_get_data(ms);
-    auto data = co_await std::move(op);
-    co_return vial::response::text(std::move(data));
-  }, ctx.never_blocks());
+  app.get(
+      "/data",
+      [](vial::request& req) -> vial::task<vial::response> {
+        const int ms = int_arg(req, "ms", 1000, 0, 10000);
+        auto op = async_get_data(ms);
+        auto data = co_await std::move(op);
+        co_return vial::response::text(std::move(data));
+      },
+      ctx.never_blocks());
 }
 
 void register_upstream(vial::app& app) {

@@ -15,12 +15,11 @@
 #include <cstdio>
 #include <string>
 
+#include "demos.hpp"
 #include <vial/async/task.hpp>
 #include <vial/http/error.hpp>
 #include <vial/http/json.hpp>
 #include <vial/http/response.hpp>
-
-#include "demos.hpp"
 
 namespace examples {
 namespace {
@@ -40,17 +39,16 @@ auto json_error(int status, std::string message) {
 /// Like `json_error`, but says what was wrong when the error carries a description.
 auto json_error_described(int status, std::string fallback) {
   return [status, fallback](const vial::http_error& e) -> vial::task<vial::response> {
-    co_return vial::response::json({{"error", e.description().empty() ? fallback : e.description()}},
-                                   status);
+    co_return vial::response::json(
+        {{"error", e.description().empty() ? fallback : e.description()}}, status);
   };
 }
 
 }  // namespace
 
 void register_hooks(vial::app& app) {
-  app.before_request([](vial::request& req) {
-    req.g<request_timer>().start = std::chrono::steady_clock::now();
-  });
+  app.before_request(
+      [](vial::request& req) { req.g<request_timer>().start = std::chrono::steady_clock::now(); });
   app.after_request([](vial::request& req, vial::response& res) -> vial::task<void> {
     auto* timer = req.find_g<request_timer>();
     if (timer != nullptr) {

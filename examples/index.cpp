@@ -1,8 +1,7 @@
 // GET /: every demo one click away, and the event stream arriving live below.
 
-#include <vial/http/response.hpp>
-
 #include "demos.hpp"
+#include <vial/http/response.hpp>
 
 namespace examples {
 namespace {

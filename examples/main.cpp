@@ -7,9 +7,9 @@
 // fan-out demos call, so everything works offline. SIGINT/SIGTERM stop both gracefully.
 // With --reuse-port, a second copy can bind the same port before the first one is stopped.
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <charconv>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -17,12 +17,11 @@
 #include <string>
 #include <string_view>
 
+#include "demos.hpp"
 #include <vial/app/app.hpp>
 #include <vial/app/metrics.hpp>
 #include <vial/client/http_client.hpp>
 #include <vial/server/server.hpp>
-
-#include "demos.hpp"
 
 namespace {
 
@@ -153,7 +152,9 @@ int main(int argc, char** argv) {
                                     client.write_metrics(out, "fanout");
                                   }}});
 
-    vial::server server(app, {.host = opts.host, .port = opts.port, .worker_threads = opts.threads,
+    vial::server server(app, {.host = opts.host,
+                              .port = opts.port,
+                              .worker_threads = opts.threads,
                               .reuse_port = opts.reuse_port});
     // The upstream stops after the server: fan-outs still in flight finish against it.
     server.run_until_signal([&](const vial::server& s) {

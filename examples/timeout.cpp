@@ -13,13 +13,12 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "demos.hpp"
 #include <vial/async/error.hpp>
 #include <vial/async/task.hpp>
 #include <vial/async/timeout.hpp>
 #include <vial/http/json.hpp>
 #include <vial/http/response.hpp>
-
-#include "demos.hpp"
 
 namespace examples {
 namespace {
@@ -33,19 +32,22 @@ vial::task<nlohmann::json> work(int ms) {
 }  // namespace
 
 void register_timeout(vial::app& app, const context& ctx) {
-  app.get("/with-timeout", [](vial::request& req) -> vial::task<vial::response> {
-    const int ms = int_arg(req, "ms", 1000, 0, 10000);
-    const int timeout = int_arg(req, "timeout", 500, 0, 10000);
-    nlohmann::json body;
-    try {
-      auto op = vial::with_timeout(work(ms), std::chrono::milliseconds(timeout));
-      body = co_await std::move(op);
-    } catch (const vial::timeout_error&) {
-      body = nullptr;  // the work was cancelled; nothing of it runs after the deadline
-    }
-    if (body.is_null()) co_return vial::response::json({{"error", "Gateway Timeout"}}, 504);
-    co_return vial::response::json(body);
-  }, ctx.never_blocks());
+  app.get(
+      "/with-timeout",
+      [](vial::request& req) -> vial::task<vial::response> {
+        const int ms = int_arg(req, "ms", 1000, 0, 10000);
+        const int timeout = int_arg(req, "timeout", 500, 0, 10000);
+        nlohmann::json body;
+        try {
+          auto op = vial::with_timeout(work(ms), std::chrono::milliseconds(timeout));
+          body = co_await std::move(op);
+        } catch (const vial::timeout_error&) {
+          body = nullptr;  // the work was cancelled; nothing of it runs after the deadline
+        }
+        if (body.is_null()) co_return vial::response::json({{"error", "Gateway Timeout"}}, 504);
+        co_return vial::response::json(body);
+      },
+      ctx.never_blocks());
 
   app.get("/boom", []() -> vial::response { throw std::runtime_error("boom"); });
 }

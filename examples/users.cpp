@@ -23,6 +23,8 @@
 // are refused (400), and text columns are read by their byte length, so a NUL already in the
 // database cannot cut a value short.
 
+#include <sqlite3.h>
+
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -33,8 +35,7 @@
 #include <utility>
 #include <vector>
 
-#include <sqlite3.h>
-
+#include "demos.hpp"
 #include <vial/app/view.hpp>
 #include <vial/async/task.hpp>
 #include <vial/async/to_thread.hpp>
@@ -42,8 +43,6 @@
 #include <vial/http/json.hpp>
 #include <vial/http/response.hpp>
 #include <vial/log.hpp>
-
-#include "demos.hpp"
 
 namespace examples {
 namespace {
@@ -184,10 +183,11 @@ class user_store {
       rc = exec(db, "PRAGMA journal_mode=WAL");
       if ((rc & 0xff) == SQLITE_READONLY) rc = SQLITE_OK;
       if (rc == SQLITE_OK) {
-        rc = exec(db, "CREATE TABLE IF NOT EXISTS users ("
-                      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                      " name TEXT NOT NULL,"
-                      " email TEXT NOT NULL UNIQUE)");
+        rc = exec(db,
+                  "CREATE TABLE IF NOT EXISTS users ("
+                  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                  " name TEXT NOT NULL,"
+                  " email TEXT NOT NULL UNIQUE)");
       }
     }
     if (rc != SQLITE_OK) {
@@ -226,8 +226,9 @@ class user_store {
     // disk is an I/O error on write. Either way the statement was not applied.
     if (writes && (primary == SQLITE_FULL || primary == SQLITE_IOERR)) {
       throw vial::http_error(
-          503, "The database cannot store more data (disk full or failing); the change was not "
-               "saved.");
+          503,
+          "The database cannot store more data (disk full or failing); the change was not "
+          "saved.");
     }
     throw std::runtime_error("sqlite: " + why);
   }
@@ -371,7 +372,7 @@ class user_view {
 void register_users(vial::app& app, const context& ctx) {
   auto store = std::make_shared<user_store>(ctx.db_path, app.logger());
   app.add_view("/users", std::make_shared<user_list_view>(store),
-                {.max_body_bytes = max_user_body_bytes});
+               {.max_body_bytes = max_user_body_bytes});
   app.add_view("/users/<int:id>", std::make_shared<user_view>(store),
                {.max_body_bytes = max_user_body_bytes});
 }

@@ -4,25 +4,23 @@
 #include <memory>
 #include <string>
 
+#include "demos.hpp"
 #include <vial/app/app.hpp>
 #include <vial/app/websocket.hpp>
 #include <vial/http/json.hpp>
 
-#include "demos.hpp"
-
 namespace examples {
 
 void register_websocket(vial::app& app) {
-  app.websocket(
-      "/ws/echo",
-      [](vial::websocket& ws) -> vial::task<void> {
-        for (;;) {
-          auto m = co_await ws.receive();
-          if (m.is_close()) co_return;
-          co_await ws.send(std::move(m));  // text or binary, as it came
-        }
-      },
-      {.max_message_bytes = 4 * 1024 * 1024, .max_queued_bytes = 8 * 1024 * 1024});
+  app.websocket("/ws/echo",
+                [](vial::websocket& ws) -> vial::task<void> {
+                  for (;;) {
+                    auto m = co_await ws.receive();
+                    if (m.is_close()) co_return;
+                    co_await ws.send(std::move(m));  // text or binary, as it came
+                  }
+                },
+                {.max_message_bytes = 4 * 1024 * 1024, .max_queued_bytes = 8 * 1024 * 1024});
 
   auto hub = std::make_shared<vial::websocket_hub>();
   app.websocket("/ws/chat/<room>",

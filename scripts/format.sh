@@ -1,20 +1,10 @@
 #!/usr/bin/env bash
 # Formats vial's C++ sources with clang-format 16 and the repository's .clang-format.
-#   scripts/format.sh              formats the checked files (the list below) in place
-#   scripts/format.sh --check      prints each checked file that is not formatted; fails if any
-#   scripts/format.sh [--check] --all       every tracked .hpp/.cpp file instead of the list
-#   scripts/format.sh [--check] FILE...     those files instead of the list
-# The list grows as files are formatted; once the whole tree is, it becomes `--all` in CI.
+#   scripts/format.sh              formats every tracked .hpp/.cpp file in place
+#   scripts/format.sh --check      prints each file that is not formatted; fails if any (CI)
+#   scripts/format.sh [--check] FILE...     those files only
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-# Git pathspecs of the files already in the format; the check fails on any of them that drifts.
-checked=(
-  include/vial/app/to_response.hpp
-  include/vial/client/http_client.hpp
-  include/vial/client/options.hpp
-  include/vial/client/response.hpp
-)
 
 clang_format=${CLANG_FORMAT:-clang-format-16}
 if ! command -v "$clang_format" >/dev/null; then
@@ -27,13 +17,8 @@ if [ "${1:-}" = "--check" ]; then
   check=true
   shift
 fi
-if [ "${1:-}" = "--all" ]; then
-  pathspecs=('*.hpp' '*.cpp')
-elif [ $# -gt 0 ]; then
-  pathspecs=("$@")
-else
-  pathspecs=("${checked[@]}")
-fi
+pathspecs=('*.hpp' '*.cpp')
+[ $# -gt 0 ] && pathspecs=("$@")
 mapfile -t files < <(git ls-files -- "${pathspecs[@]}" | grep -E '\.(hpp|cpp)$' || true)
 if [ ${#files[@]} -eq 0 ]; then
   echo "format.sh: no C++ file matches ${pathspecs[*]}" >&2

@@ -1,10 +1,10 @@
 // docs/async.md, runnable: coroutine handlers, gather, with_timeout, to_thread, background work.
 // Built and run by the test suite (doc_snippet_async_tour), so the page cannot drift.
-#include <vial/vial.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <thread>
+
+#include <vial/vial.hpp>
 
 using namespace std::chrono_literals;
 
@@ -47,7 +47,7 @@ int main() {
   // [background]
   app.post("/send-email/<to>", [&app](std::string to) -> std::tuple<nlohmann::json, int> {
     auto job = app.background(
-        [to]() -> vial::task<void> {  // the lambda, not called: the app keeps it and `to`
+        [to]() -> vial::task<void> {       // the lambda, not called: the app keeps it and `to`
           co_await vial::sleep_for(30ms);  // stands in for the SMTP exchange with `to`
         },
         "send-email");
@@ -58,8 +58,9 @@ int main() {
   vial::test_client client(app);
   auto start = std::chrono::steady_clock::now();
   std::cout << client.get("/basket").text() << "\n";
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - start).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
   std::cout << "basket took " << (ms < 140 ? "under 140 ms" : "too long") << "\n";
   std::cout << client.get("/slow").status() << "\n";
   std::cout << client.get("/report").text() << "\n";

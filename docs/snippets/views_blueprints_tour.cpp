@@ -1,7 +1,5 @@
 // docs/views-and-blueprints.md, runnable: class-based views, blueprints, sessions, static files
 // and CORS. Built and run by the test suite (doc_snippet_views_blueprints_tour).
-#include <vial/vial.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -9,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <vial/vial.hpp>
 
 // [view]
 struct user_db {
@@ -75,8 +75,7 @@ int main() {
   // [cors]
 
   show(client.get("/api/hello"));
-  std::cout << app.url_for("api.user", {{"id", "1"}}) << " " << app.url_for("api_v2.hello")
-            << "\n";
+  std::cout << app.url_for("api.user", {{"id", "1"}}) << " " << app.url_for("api_v2.hello") << "\n";
   show(client.get("/api/users/1"));
   show(client.get("/api/users/1", {.headers = {{"Authorization", "Bearer t"}}}));
   auto not_allowed = client.post("/api/users/1");

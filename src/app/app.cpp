@@ -63,8 +63,7 @@ void app::add_route(std::string_view rule_text, const std::vector<std::string>& 
   const bool event_loop = handler.is_async() && options.coroutines.value_or(options_.coroutines) ==
                                                     coroutine_mode::event_loop;
   routes_.push_back(route_entry{std::move(handler), std::move(label), std::move(endpoint),
-                                std::move(scopes),
-                                options.max_body_bytes,
+                                std::move(scopes), options.max_body_bytes,
                                 options.max_json_bytes.value_or(options_.max_json_bytes), false,
                                 event_loop});
 }
@@ -72,8 +71,8 @@ void app::add_route(std::string_view rule_text, const std::vector<std::string>& 
 void app::freeze() const {
   std::call_once(freeze_once_, [this] {
     auto& self = const_cast<app&>(*this);
-    blocking_ = std::make_unique<blocking_pool>(options_.blocking_threads,
-                                                options_.max_queued_blocking);
+    blocking_ =
+        std::make_unique<blocking_pool>(options_.blocking_threads, options_.max_queued_blocking);
     for (auto& r : self.routes_) {
       // Only hooks and error handlers make the chain a coroutine: a coroutine handler inside
       // a plain chain is bridged on its own, which is the same single run and much cheaper.
@@ -139,7 +138,8 @@ std::size_t app::shutdown(std::chrono::milliseconds background_deadline) {
 vial::background_executor& app::background_executor() {
   std::lock_guard lock(background_creation_);
   if (!background_) {
-    background_ = std::make_unique<vial::background_executor>(options_.background_threads, &logger_);
+    background_ =
+        std::make_unique<vial::background_executor>(options_.background_threads, &logger_);
   }
   return *background_;
 }

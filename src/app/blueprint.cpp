@@ -56,8 +56,7 @@ void app::register_blueprint_at(const blueprint& bp, const std::string& name,
                                 const std::string& prefix,
                                 std::vector<std::shared_ptr<const detail::scope>> outer,
                                 std::optional<coroutine_mode> coroutines) {
-  if (std::find(blueprint_names_.begin(), blueprint_names_.end(), name) !=
-      blueprint_names_.end()) {
+  if (std::find(blueprint_names_.begin(), blueprint_names_.end(), name) != blueprint_names_.end()) {
     throw setup_error("a blueprint named '" + name +
                       "' is already registered; register it again with a distinct "
                       "blueprint_options::name");
@@ -78,8 +77,8 @@ void app::register_blueprint_at(const blueprint& bp, const std::string& name,
   for (const auto& c : bp.children_) {
     const std::string child_name =
         name + "." + (c.options.name.empty() ? c.bp->name() : c.options.name);
-    const std::string child_prefix = join_rule(
-        prefix, c.options.url_prefix.empty() ? c.bp->url_prefix() : c.options.url_prefix);
+    const std::string child_prefix =
+        join_rule(prefix, c.options.url_prefix.empty() ? c.bp->url_prefix() : c.options.url_prefix);
     register_blueprint_at(*c.bp, child_name, child_prefix, chain,
                           c.options.coroutines ? c.options.coroutines : coroutines);
   }

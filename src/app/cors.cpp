@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+
 #include "text.hpp"
 
 namespace vial {
@@ -11,9 +12,8 @@ namespace vial {
 namespace {
 
 bool printable(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return c > 0x20 && c < 0x7f;
-  });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
 }
 
 bool listed(const std::vector<std::string>& list, std::string_view item) {
@@ -54,8 +54,9 @@ struct cors_policy {
       while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
       if (!item.empty()) {
         const auto wanted = detail::ascii_lower(item);
-        const bool ok = std::any_of(options.allow_headers.begin(), options.allow_headers.end(),
-                                    [&](const std::string& h) { return detail::ascii_lower(h) == wanted; });
+        const bool ok =
+            std::any_of(options.allow_headers.begin(), options.allow_headers.end(),
+                        [&](const std::string& h) { return detail::ascii_lower(h) == wanted; });
         if (!ok) return false;
       }
       if (comma == std::string_view::npos) break;

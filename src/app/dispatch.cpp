@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include <boost/asio/this_coro.hpp>
+
 #include "http/internal_error.hpp"
 #include "http/request_id.hpp"
 #include "pipeline.hpp"
@@ -16,8 +18,6 @@
 #include "vial/async/error.hpp"
 #include "vial/detail/request_access.hpp"
 #include "vial/log.hpp"
-
-#include <boost/asio/this_coro.hpp>
 
 namespace vial {
 

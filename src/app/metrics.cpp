@@ -38,8 +38,8 @@ struct rule_slot {
   std::atomic<std::uint64_t> sum_ns{0};
 
   void count(method m, int status) noexcept {
-    const auto key = ((static_cast<std::uint32_t>(m) << 16) |
-                      static_cast<std::uint32_t>(status & 0xffff)) + 1;
+    const auto key =
+        ((static_cast<std::uint32_t>(m) << 16) | static_cast<std::uint32_t>(status & 0xffff)) + 1;
     std::size_t i = (key * 2654435761u) % pairs_per_rule;
     for (std::size_t probes = 0; probes < pairs_per_rule; ++probes) {
       std::uint32_t seen = keys[i].load(std::memory_order_relaxed);
@@ -193,8 +193,7 @@ void write_app_samples(metrics_writer& out, app& a) {
   out.gauge("vial_blocking_pool_queue_depth", "to_thread work waiting for a thread now.",
             static_cast<double>(pool.queued()));
   out.counter("vial_blocking_pool_overloads_total",
-              "to_thread calls refused because the pool's queue was full (503).",
-              pool.overloads());
+              "to_thread calls refused because the pool's queue was full (503).", pool.overloads());
   const background_counts jobs = a.background_executor().counts();
   static constexpr std::string_view jobs_help = "Background work now queued or running.";
   out.gauge("vial_background_jobs", jobs_help, static_cast<double>(jobs.queued),
@@ -202,8 +201,7 @@ void write_app_samples(metrics_writer& out, app& a) {
   out.gauge("vial_background_jobs", jobs_help, static_cast<double>(jobs.running),
             {{"state", "running"}});
   static constexpr std::string_view finished_help = "Background work finished, by outcome.";
-  out.counter("vial_background_jobs_finished_total", finished_help, jobs.done,
-              {{"state", "done"}});
+  out.counter("vial_background_jobs_finished_total", finished_help, jobs.done, {{"state", "done"}});
   out.counter("vial_background_jobs_finished_total", finished_help, jobs.failed,
               {{"state", "failed"}});
   out.counter("vial_background_jobs_finished_total", finished_help, jobs.abandoned,
@@ -231,8 +229,8 @@ void add_metrics_route(app& a, metrics_options options) {
   const metrics_registry* reader = registry.get();
   a.get(runtime_rule(options.path), [reader] { return scrape(*reader); }, {.endpoint = "metrics"});
   // The app's own samples and the user's: registered for the registry's lifetime.
-  a.metrics_collectors_.push_back(
-      registry->add_collector([owner = &a](metrics_writer& out) { write_app_samples(out, *owner); }));
+  a.metrics_collectors_.push_back(registry->add_collector(
+      [owner = &a](metrics_writer& out) { write_app_samples(out, *owner); }));
   for (auto& collect : options.collect) {
     a.metrics_collectors_.push_back(registry->add_collector(std::move(collect)));
   }

@@ -3,9 +3,9 @@
 #include <string>
 #include <utility>
 
+#include "http/internal_error.hpp"
 #include "vial/async/error.hpp"
 #include "vial/http/json.hpp"
-#include "http/internal_error.hpp"
 
 namespace vial::detail {
 
@@ -218,8 +218,8 @@ void pipeline::handle(std::exception_ptr e) {
   // No handler takes it: logged, seen by teardown, answered by its status.
   plan_.error = &plan_.owned.emplace(error_for_unhandled(e));
   if (cancelled_) {
-    log_.debug(std::string(label()) + ": cancelled (the client left or the server stopped): " +
-               describe_exception(e));
+    log_.debug(std::string(label()) +
+               ": cancelled (the client left or the server stopped): " + describe_exception(e));
   } else {
     log_unhandled(log_, label(), e, plan_.error->status());
   }

@@ -2,10 +2,10 @@
 // trusted proxies, the request id), and the id around the pipeline: on this thread for the
 // duration, and in the response.
 
+#include "http/request_id.hpp"
 #include "vial/app/app.hpp"
 #include "vial/app/metrics.hpp"
 #include "vial/http/proxy.hpp"
-#include "http/request_id.hpp"
 
 namespace vial {
 
@@ -22,7 +22,7 @@ void app::prepare_context(request& req) const {
   if (req.id().empty()) {
     auto sent = options_.proxy.x_request_id ? req.header("X-Request-Id") : std::nullopt;
     req.set_id(sent && detail::is_valid_request_id(*sent) ? std::string(*sent)
-                                                           : detail::generate_request_id());
+                                                          : detail::generate_request_id());
   }
 }
 

@@ -1,14 +1,14 @@
 #include "vial/app/session.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <array>
 #include <charconv>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "vial/http/cookies.hpp"
 
@@ -55,8 +55,8 @@ std::string base64url_encode(std::string_view in) {
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const std::uint32_t n = (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) |
-                            std::uint8_t(in[i + 2]);
+    const std::uint32_t n =
+        (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
     for (int s = 18; s >= 0; s -= 6) out.push_back(b64_alphabet[(n >> s) & 63]);
   }
   const std::size_t rest = in.size() - i;
@@ -109,9 +109,8 @@ digest session_key(std::string_view secret_key) {
 
 std::string signature(std::string_view secret_key, std::string_view signed_part) {
   const auto key = session_key(secret_key);
-  const auto mac =
-      hmac_sha256(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()),
-                  signed_part);
+  const auto mac = hmac_sha256(
+      std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), signed_part);
   return base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
 }
 
@@ -154,8 +153,8 @@ std::optional<nlohmann::json> decode_session_cookie(std::string_view cookie,
   if (ec != std::errc() || p != stamp.data() + stamp.size()) return std::nullopt;
   // Converting to the clock's finer ticks must not overflow: a stamp no clock can hold was not
   // issued by encode_session_cookie, whatever the signature says.
-  constexpr auto latest = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::system_clock::duration::max());
+  constexpr auto latest =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max());
   if (seconds < 0 || seconds > latest.count()) return std::nullopt;
   const auto signed_at = std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
   if (now - signed_at > max_age) return std::nullopt;
@@ -172,8 +171,7 @@ void enable_sessions(app& a, session_options options) {
     auto& s = session_of(req);
     const auto value = req.cookies().get(options.cookie_name);
     if (!value) return;
-    if (auto data =
-            decode_session_cookie(*value, owner->options().secret_key, options.max_age)) {
+    if (auto data = decode_session_cookie(*value, owner->options().secret_key, options.max_age)) {
       s.load(std::move(*data));
     }
   });

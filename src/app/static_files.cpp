@@ -9,12 +9,12 @@
 #include <system_error>
 #include <utility>
 
+#include "text.hpp"
 #include "vial/app/app.hpp"
 #include "vial/app/blueprint.hpp"
 #include "vial/app/stream.hpp"
 #include "vial/http/cookies.hpp"
 #include "vial/http/error.hpp"
-#include "text.hpp"
 
 namespace vial {
 
@@ -274,23 +274,22 @@ response send_file(const request& req, const fs::path& path, const send_file_opt
   response res;
   res.set_header("ETag", id.etag);
   res.set_header("Last-Modified", id.last_modified);
-  res.set_header("Cache-Control", options.max_age
-                                      ? "public, max-age=" + std::to_string(options.max_age->count())
-                                      : std::string("no-cache"));
+  res.set_header("Cache-Control",
+                 options.max_age ? "public, max-age=" + std::to_string(options.max_age->count())
+                                 : std::string("no-cache"));
   const bool get_or_head = req.method() == method::get || req.method() == method::head;
   if (get_or_head && not_modified(req, id)) {
     res.set_status(304);
     return res;
   }
 
-  res.set_content_type(options.content_type.empty()
-                           ? guess_content_type(path.filename().string())
-                           : std::string_view(options.content_type));
+  res.set_content_type(options.content_type.empty() ? guess_content_type(path.filename().string())
+                                                    : std::string_view(options.content_type));
   res.set_header("Accept-Ranges", "bytes");
   if (options.as_attachment) {
     res.set_header("Content-Disposition",
                    attachment_header(options.download_name.empty() ? path.filename().string()
-                                                                    : options.download_name));
+                                                                   : options.download_name));
   }
 
   byte_span span{0, id.size};

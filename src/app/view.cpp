@@ -1,8 +1,7 @@
-#include "vial/detail/view_routes.hpp"
-
 #include <memory>
 #include <string>
 
+#include "vial/detail/view_routes.hpp"
 #include "vial/http/error.hpp"
 #include "vial/routing/error.hpp"
 

@@ -34,8 +34,8 @@ bool has_token(const request& req, std::string_view name, std::string_view token
 bool valid_key(std::string_view key) {
   if (key.size() != 24 || key.substr(22) != "==") return false;
   return std::all_of(key.begin(), key.begin() + 22, [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
   });
 }
 

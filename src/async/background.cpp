@@ -1,4 +1,3 @@
-#include "vial/log.hpp"
 #include "vial/async/background.hpp"
 
 #include <atomic>
@@ -14,15 +13,22 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "vial/log.hpp"
+
 namespace vial {
 
 std::string_view to_string(background_state s) noexcept {
   switch (s) {
-    case background_state::queued: return "queued";
-    case background_state::running: return "running";
-    case background_state::done: return "done";
-    case background_state::failed: return "failed";
-    case background_state::abandoned: return "abandoned";
+    case background_state::queued:
+      return "queued";
+    case background_state::running:
+      return "running";
+    case background_state::done:
+      return "done";
+    case background_state::failed:
+      return "failed";
+    case background_state::abandoned:
+      return "abandoned";
   }
   return "unknown";
 }
@@ -90,8 +96,8 @@ struct background_executor::impl {
   std::condition_variable changed;
   // Hashed, so finishing one piece of work costs the same with 10 or 100k others live.
   std::unordered_set<std::shared_ptr<background_handle::shared>> live;  // guarded by mutex
-  bool accepting = true;            // guarded by mutex
-  std::size_t running_threads = 0;  // guarded by mutex
+  bool accepting = true;                                                // guarded by mutex
+  std::size_t running_threads = 0;                                      // guarded by mutex
   std::atomic<std::uint64_t> done{0}, failed{0}, abandoned{0};
 
   explicit impl(const logger* l) : log(l ? l : &default_logger()) {}
@@ -147,9 +153,7 @@ background_executor::background_executor(std::size_t threads, const logger* log)
   }
 }
 
-background_executor::~background_executor() {
-  drain(std::chrono::milliseconds(0));
-}
+background_executor::~background_executor() { drain(std::chrono::milliseconds(0)); }
 
 background_handle background_executor::spawn(task<void> work, std::string name) {
   if (!impl_) throw std::logic_error("background work submitted after drain()");

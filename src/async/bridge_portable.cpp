@@ -4,10 +4,10 @@
 
 #include "vial/detail/bridge_portable.hpp"
 
+#include <cstdint>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-
-#include <cstdint>
 
 namespace vial::detail::bridge_portable {
 

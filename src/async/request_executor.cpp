@@ -42,8 +42,11 @@ bool request_scope::report_leftover() noexcept {
 
 request_scope::entry_token request_scope::enter() noexcept {
   bridge_hot_state& state = bridge_state;
-  entry_token token{current_scope, state.active, state.pool,
-                    exchange_current_request_id(options_.request_id), {}};
+  entry_token token{current_scope,
+                    state.active,
+                    state.pool,
+                    exchange_current_request_id(options_.request_id),
+                    {}};
   current_scope = this;
   // What a bridge run sets: `to_thread` reads the pool, and `async_to_sync` sees a coroutine
   // being driven on this thread and throws instead of blocking the loop.

@@ -15,17 +15,28 @@ class client_category_impl : public std::error_category {
   const char* name() const noexcept override { return "vial.client"; }
   std::string message(int ev) const override {
     switch (static_cast<client_errc>(ev)) {
-      case client_errc::invalid_url: return "invalid URL";
-      case client_errc::resolve: return "cannot resolve host";
-      case client_errc::connect: return "cannot connect";
-      case client_errc::tls: return "TLS failure";
-      case client_errc::too_large: return "response too large";
-      case client_errc::malformed_response: return "malformed response";
-      case client_errc::closed: return "connection closed by upstream";
-      case client_errc::too_many_redirects: return "too many redirects";
-      case client_errc::invalid_json: return "response is not valid JSON";
-      case client_errc::bad_status: return "upstream answered with an error status";
-      case client_errc::pool_exhausted: return "no pooled connection became free in time";
+      case client_errc::invalid_url:
+        return "invalid URL";
+      case client_errc::resolve:
+        return "cannot resolve host";
+      case client_errc::connect:
+        return "cannot connect";
+      case client_errc::tls:
+        return "TLS failure";
+      case client_errc::too_large:
+        return "response too large";
+      case client_errc::malformed_response:
+        return "malformed response";
+      case client_errc::closed:
+        return "connection closed by upstream";
+      case client_errc::too_many_redirects:
+        return "too many redirects";
+      case client_errc::invalid_json:
+        return "response is not valid JSON";
+      case client_errc::bad_status:
+        return "upstream answered with an error status";
+      case client_errc::pool_exhausted:
+        return "no pooled connection became free in time";
     }
     return "unknown client error";
   }
@@ -49,18 +60,28 @@ client_error::client_error(client_errc kind, std::string message, std::error_cod
 
 std::string client_error::http_description() const {
   switch (kind()) {
-    case client_errc::invalid_url: return "The upstream's URL is invalid.";
-    case client_errc::resolve: return "The upstream's host name did not resolve.";
-    case client_errc::connect: return "The upstream could not be connected to.";
-    case client_errc::tls: return "The TLS handshake with the upstream failed.";
-    case client_errc::too_large: return "The upstream's response was too large.";
-    case client_errc::malformed_response: return "The upstream sent a malformed response.";
+    case client_errc::invalid_url:
+      return "The upstream's URL is invalid.";
+    case client_errc::resolve:
+      return "The upstream's host name did not resolve.";
+    case client_errc::connect:
+      return "The upstream could not be connected to.";
+    case client_errc::tls:
+      return "The TLS handshake with the upstream failed.";
+    case client_errc::too_large:
+      return "The upstream's response was too large.";
+    case client_errc::malformed_response:
+      return "The upstream sent a malformed response.";
     case client_errc::closed:
       return "The upstream closed the connection before the response was complete.";
-    case client_errc::too_many_redirects: return "The upstream redirected too many times.";
-    case client_errc::invalid_json: return "The upstream's response was not valid JSON.";
-    case client_errc::bad_status: return "The upstream answered with an error status.";
-    case client_errc::pool_exhausted: return "Too many calls to the upstream are in progress.";
+    case client_errc::too_many_redirects:
+      return "The upstream redirected too many times.";
+    case client_errc::invalid_json:
+      return "The upstream's response was not valid JSON.";
+    case client_errc::bad_status:
+      return "The upstream answered with an error status.";
+    case client_errc::pool_exhausted:
+      return "Too many calls to the upstream are in progress.";
   }
   return "The upstream failed.";
 }

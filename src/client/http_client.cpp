@@ -1,12 +1,10 @@
-#include "vial/http/status.hpp"
 #include "vial/client/http_client.hpp"
 
 #include <sys/socket.h>
 
-#include <cerrno>
-
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -40,13 +38,14 @@
 #include <openssl/x509.h>
 
 #include "connection_pool.hpp"
+#include "http/request_id.hpp"
 #include "target_url.hpp"
 #include "tls.hpp"
-#include "http/request_id.hpp"
 #include "vial/async/error.hpp"
 #include "vial/async/timeout.hpp"
 #include "vial/async/to_thread.hpp"
 #include "vial/detail/request_executor.hpp"
+#include "vial/http/status.hpp"
 #include "vial/http/url.hpp"
 #include "vial/metrics.hpp"
 
@@ -82,8 +81,8 @@ bool idempotent(method m) {
 /// What one request/response exchange on a connection ended with.
 struct exchange_result {
   boost::system::error_code ec;
-  bool writing = false;   // the error happened while sending
-  bool got_bytes = false; // any byte of the response arrived
+  bool writing = false;    // the error happened while sending
+  bool got_bytes = false;  // any byte of the response arrived
 };
 
 [[noreturn]] void throw_aborted() {
@@ -92,8 +91,7 @@ struct exchange_result {
 
 /// Turns a failed exchange into the error the caller sees.
 [[noreturn]] void throw_exchange_error(const exchange_result& r, const std::string& url,
-                                       std::chrono::milliseconds read_timeout,
-                                       std::size_t limit) {
+                                       std::chrono::milliseconds read_timeout, std::size_t limit) {
   const auto& ec = r.ec;
   if (ec == asio::error::operation_aborted) throw_aborted();
   if (ec == beast::error::timeout) {
@@ -101,22 +99,20 @@ struct exchange_result {
                         " within " + ms(read_timeout) + " (read timeout)");
   }
   if (ec == http::error::body_limit) {
-    throw client_error(client_errc::too_large,
-                       "response from " + url + " is larger than " + std::to_string(limit) +
-                           " bytes",
-                       ec);
+    throw client_error(
+        client_errc::too_large,
+        "response from " + url + " is larger than " + std::to_string(limit) + " bytes", ec);
   }
   if (ec == http::error::header_limit) {
     throw client_error(client_errc::too_large, "response headers from " + url + " are too large",
                        ec);
   }
   if (r.writing) {
-    throw client_error(client_errc::closed, "cannot send the request to " + url + ": " +
-                                                ec.message(), ec);
+    throw client_error(client_errc::closed,
+                       "cannot send the request to " + url + ": " + ec.message(), ec);
   }
   if (ec == http::error::end_of_stream && !r.got_bytes) {
-    throw client_error(client_errc::closed, url + " closed the connection without responding",
-                       ec);
+    throw client_error(client_errc::closed, url + " closed the connection without responding", ec);
   }
   if (ec == asio::error::eof || ec == http::error::partial_message ||
       ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
@@ -128,8 +124,8 @@ struct exchange_result {
     throw client_error(client_errc::malformed_response,
                        "malformed response from " + url + ": " + ec.message(), ec);
   }
-  throw client_error(client_errc::closed, "reading the response from " + url + " failed: " +
-                                              ec.message(), ec);
+  throw client_error(client_errc::closed,
+                     "reading the response from " + url + " failed: " + ec.message(), ec);
 }
 
 /// A stale keep-alive connection: the peer closed it while it sat in the pool.
@@ -160,7 +156,8 @@ task<exchange_result> send_receive(Stream& stream, connection& conn,
                                    std::chrono::milliseconds read_timeout) {
   exchange_result out;
   conn.lowest().expires_after(read_timeout);
-  auto [wec, written] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+  auto [wec, written] =
+      co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
   (void)written;
   if (wec) {
     out.ec = wec;
@@ -239,8 +236,7 @@ struct http_client::impl {
       asio::co_spawn(ioc, settle(m, std::move(url), std::move(o), caller),
                      asio::bind_cancellation_slot(
                          call->signal.slot(),
-                         [this, call, done = std::move(done)](std::exception_ptr,
-                                                              outcome result) {
+                         [this, call, done = std::move(done)](std::exception_ptr, outcome result) {
                            inflight.erase(call.get());
                            done(std::move(result.error), std::move(result.response));
                          }));
@@ -285,16 +281,14 @@ struct http_client::impl {
   }
 
   /// The whole call under the request deadline.
-  task<client_response> perform(method m, std::string url, request_options o,
-                                const void* caller) {
+  task<client_response> perform(method m, std::string url, request_options o, const void* caller) {
     const auto timeout = o.timeout.value_or(options.request_timeout);
     const std::string what = "request to " + url;
     co_return co_await detail::with_deadline(follow(m, url, std::move(o), caller), timeout, what);
   }
 
   /// Sends the request and follows redirects.
-  task<client_response> follow(method m, std::string url, request_options o,
-                               const void* caller) {
+  task<client_response> follow(method m, std::string url, request_options o, const void* caller) {
     // Waiting behind the caller's own calls counts against this call's deadline.
     auto turn = co_await limiter.enter(caller);
     if (!o.query.empty()) {
@@ -391,10 +385,9 @@ struct http_client::impl {
         target.host, std::to_string(target.port), asio::as_tuple(asio::use_awaitable));
     if (rec == asio::error::operation_aborted) throw_aborted();
     if (rec) {
-      throw client_error(client_errc::resolve,
-                         "cannot resolve host '" + target.host + "' for " + url + ": " +
-                             rec.message(),
-                         rec);
+      throw client_error(
+          client_errc::resolve,
+          "cannot resolve host '" + target.host + "' for " + url + ": " + rec.message(), rec);
     }
     auto stream = std::make_unique<beast::tcp_stream>(ioc);
     stream->expires_after(options.connect_timeout);
@@ -502,9 +495,9 @@ struct http_client::impl {
       if (slot.is_connected()) {
         slot.assign([st, c = client](asio::cancellation_type) {
           c->cancel(st->call);
-          st->complete(std::make_exception_ptr(
-                           boost::system::system_error(asio::error::operation_aborted)),
-                       {});
+          st->complete(
+              std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)),
+              {});
         });
       }
     }
@@ -538,8 +531,9 @@ request_options::request_options(const request_options_view& view)
       max_response_bytes(view.max_response_bytes),
       follow_redirects(view.follow_redirects) {
   view.headers.for_each([this](std::string_view n, std::string_view v) { headers.add(n, v); });
-  view.query.for_each(
-      [this](std::string_view n, std::string_view v) { query.add(std::string(n), std::string(v)); });
+  view.query.for_each([this](std::string_view n, std::string_view v) {
+    query.add(std::string(n), std::string(v));
+  });
 }
 
 request_options::operator request_options_view() const noexcept {
@@ -599,8 +593,7 @@ task<client_response> http_client::delete_(std::string_view url, request_options
   return request(method::delete_, url, options);
 }
 
-client_response http_client::fetch(method m, std::string_view url,
-                                   request_options_view options) {
+client_response http_client::fetch(method m, std::string_view url, request_options_view options) {
   if (impl_->ioc.get_executor().running_in_this_thread()) {
     throw std::logic_error(
         "http_client::fetch called on the client's own thread (from a completion?); it would "

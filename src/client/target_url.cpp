@@ -38,8 +38,8 @@ target_url parse_target_url(std::string_view url) {
   std::string_view rest = url.substr(colon + 3);
   const auto path_start = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_start);
-  std::string_view tail = path_start == std::string_view::npos ? std::string_view{}
-                                                               : rest.substr(path_start);
+  std::string_view tail =
+      path_start == std::string_view::npos ? std::string_view{} : rest.substr(path_start);
   if (auto hash = tail.find('#'); hash != std::string_view::npos) tail = tail.substr(0, hash);
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
     invalid(url, "user information in URLs is not supported; send an Authorization header");

@@ -9,7 +9,7 @@ namespace vial::detail {
 /// A parsed absolute http(s) URL, split the way a client needs it.
 struct target_url {
   bool tls = false;
-  std::string host;    ///< lower-cased; an IPv6 literal without brackets
+  std::string host;  ///< lower-cased; an IPv6 literal without brackets
   std::uint16_t port = 0;
   std::string target;  ///< origin-form: "/path?query" (never empty)
 

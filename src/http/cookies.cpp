@@ -1,4 +1,3 @@
-#include "text.hpp"
 #include "vial/http/cookies.hpp"
 
 #include <array>
@@ -6,12 +5,12 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "text.hpp"
 #include "vial/http/headers.hpp"
 
 namespace vial {
 
 namespace {
-
 
 bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;
@@ -198,10 +197,10 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
   tm.tm_sec = second;
   // system_clock counts nanoseconds in 64 bits: years 1678 to 2262. Converting a date outside
   // that would overflow.
-  constexpr auto earliest = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::system_clock::duration::min());
-  constexpr auto latest = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::system_clock::duration::max());
+  constexpr auto earliest =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::min());
+  constexpr auto latest =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max());
   const std::time_t t = timegm(&tm);
   if (t <= earliest.count() || t >= latest.count()) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t);

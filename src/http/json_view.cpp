@@ -15,7 +15,9 @@ std::string subject(const std::string& path) {
 
 }  // namespace
 
-void json_missing(const std::string& path) { throw http_error(400, "missing field '" + path + "'"); }
+void json_missing(const std::string& path) {
+  throw http_error(400, "missing field '" + path + "'");
+}
 
 void json_wrong_type(const std::string& path, std::string_view expected) {
   throw http_error(400, subject(path) + " must be " + std::string(expected));

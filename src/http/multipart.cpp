@@ -2,10 +2,10 @@
 
 #include <optional>
 
-#include "vial/http/error.hpp"
-#include "vial/http/url.hpp"
 #include "http/bad_request.hpp"
 #include "text.hpp"
+#include "vial/http/error.hpp"
+#include "vial/http/url.hpp"
 
 namespace vial {
 
@@ -136,7 +136,8 @@ part_headers parse_part_headers(std::string_view block) {
     // be answered as JSON.
     const std::string type = is_valid_utf8(parsed->type) ? std::string(parsed->type)
                                                          : percent_encode(parsed->type, " /;=");
-    detail::bad_request("multipart part has Content-Disposition '" + type + "', expected form-data");
+    detail::bad_request("multipart part has Content-Disposition '" + type +
+                        "', expected form-data");
   }
   const std::string* name = parsed->param("name");
   if (!name) detail::bad_request("multipart part has no Content-Disposition name");
@@ -179,7 +180,8 @@ multipart_data parse_multipart(std::string_view body, std::string_view boundary,
     pos = delimiter.size();
   } else {
     pos = body.find(inner_delimiter);
-    if (pos == std::string_view::npos) detail::bad_request("multipart body does not contain the boundary");
+    if (pos == std::string_view::npos)
+      detail::bad_request("multipart body does not contain the boundary");
     pos += inner_delimiter.size();
   }
 
@@ -190,7 +192,8 @@ multipart_data parse_multipart(std::string_view body, std::string_view boundary,
       too_large("multipart body has more than " + std::to_string(limits.max_parts) + " parts");
     }
     auto end = body.find(inner_delimiter, start);
-    if (end == std::string_view::npos) detail::bad_request("multipart body has no closing boundary");
+    if (end == std::string_view::npos)
+      detail::bad_request("multipart body has no closing boundary");
     std::string_view part = body.substr(start, end - start);
 
     std::string_view header_block;
@@ -199,7 +202,8 @@ multipart_data parse_multipart(std::string_view body, std::string_view boundary,
       content = part.substr(2);
     } else {
       auto blank = part.find("\r\n\r\n");
-      if (blank == std::string_view::npos) detail::bad_request("multipart part headers are not terminated");
+      if (blank == std::string_view::npos)
+        detail::bad_request("multipart part headers are not terminated");
       header_block = part.substr(0, blank);
       content = part.substr(blank + 4);
     }

@@ -1,4 +1,5 @@
 #include "vial/http/path_params.hpp"
+
 #include "text.hpp"
 
 namespace vial {

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "vial/http/request.hpp"
 #include "text.hpp"
+#include "vial/http/request.hpp"
 
 namespace vial {
 
@@ -268,8 +268,8 @@ void apply_proxy_headers(request& req, const proxy_options& trust) {
           });
   }
   if (trust.x_prefix) {
-    apply(trusted_value(list_values(req, "X-Forwarded-Prefix"), trust.x_prefix),
-          forwarded_prefix, [&](std::string v) { req.set_script_root(std::move(v)); });
+    apply(trusted_value(list_values(req, "X-Forwarded-Prefix"), trust.x_prefix), forwarded_prefix,
+          [&](std::string v) { req.set_script_root(std::move(v)); });
   }
   if (trust.forwarded) {
     auto elements = forwarded_elements(req);

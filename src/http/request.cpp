@@ -1,15 +1,16 @@
 #include "vial/http/request.hpp"
 
 #include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "http/bad_request.hpp"
+#include "text.hpp"
 #include "urlencoded.hpp"
 #include "vial/http/cookies.hpp"
 #include "vial/http/error.hpp"
 #include "vial/http/json_view.hpp"
 #include "vial/http/url.hpp"
-#include "http/bad_request.hpp"
-#include "text.hpp"
 
 namespace vial {
 
@@ -116,7 +117,8 @@ request::request(std::string_view method, std::string_view target, vial::headers
   }
 
   if (auto content_type = headers_.get("Content-Type")) {
-    mimetype_ = detail::ascii_lower(detail::trim_ows(content_type->substr(0, content_type->find(';'))));
+    mimetype_ =
+        detail::ascii_lower(detail::trim_ows(content_type->substr(0, content_type->find(';'))));
   }
 }
 
@@ -193,7 +195,7 @@ const json_view& request::json() const {
   if (body_.empty()) detail::bad_request("request body is empty; expected JSON");
   if (json_depth(body_, max_json_depth) > max_json_depth) {
     detail::bad_request("invalid JSON body: nested deeper than " + std::to_string(max_json_depth) +
-                " levels");
+                        " levels");
   }
   try {
     json_ = std::make_shared<const parsed_json>(nlohmann::json::parse(body_));

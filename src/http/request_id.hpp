@@ -9,7 +9,7 @@
 namespace vial {
 class request;
 class response;
-}
+}  // namespace vial
 
 namespace vial::detail {
 

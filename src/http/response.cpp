@@ -1,7 +1,9 @@
 #include "vial/http/response.hpp"
 
-#include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
 #include "http/internal_error.hpp"
 #include "text.hpp"
 

@@ -1,8 +1,8 @@
 #include "vial/http/url.hpp"
 
+#include "text.hpp"
 #include "urlencoded.hpp"
 #include "vial/http/error.hpp"
-#include "text.hpp"
 
 namespace vial {
 

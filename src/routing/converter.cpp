@@ -5,8 +5,8 @@
 #include <limits>
 #include <system_error>
 
-#include "vial/http/url.hpp"
 #include "path_encoding.hpp"
+#include "vial/http/url.hpp"
 
 namespace vial {
 
@@ -37,8 +37,8 @@ std::optional<double> parse_float(std::string_view text) noexcept {
   if (dot == std::string_view::npos) return std::nullopt;
   if (!all_digits(text.substr(0, dot)) || !all_digits(text.substr(dot + 1))) return std::nullopt;
   double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value,
-                                   std::chars_format::fixed);
+  auto [ptr, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::fixed);
   if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
   return value;
 }
@@ -63,12 +63,18 @@ bool is_choice(const std::vector<std::string>& choices, std::string_view text) n
 
 bool converter::accepts(std::string_view text) const noexcept {
   switch (kind) {
-    case converter_kind::string: return is_segment(text);
-    case converter_kind::int_: return parse_int(text).has_value();
-    case converter_kind::float_: return parse_float(text).has_value();
-    case converter_kind::path: return is_path(text);
-    case converter_kind::uuid: return uuid::parse(text).has_value();
-    case converter_kind::any: return is_choice(choices, text);
+    case converter_kind::string:
+      return is_segment(text);
+    case converter_kind::int_:
+      return parse_int(text).has_value();
+    case converter_kind::float_:
+      return parse_float(text).has_value();
+    case converter_kind::path:
+      return is_path(text);
+    case converter_kind::uuid:
+      return uuid::parse(text).has_value();
+    case converter_kind::any:
+      return is_choice(choices, text);
   }
   return false;
 }
@@ -118,12 +124,18 @@ std::optional<std::string> converter::to_url(std::string_view value) const {
 
 std::string_view converter::name() const noexcept {
   switch (kind) {
-    case converter_kind::string: return "string";
-    case converter_kind::int_: return "int";
-    case converter_kind::float_: return "float";
-    case converter_kind::path: return "path";
-    case converter_kind::uuid: return "uuid";
-    case converter_kind::any: return "any";
+    case converter_kind::string:
+      return "string";
+    case converter_kind::int_:
+      return "int";
+    case converter_kind::float_:
+      return "float";
+    case converter_kind::path:
+      return "path";
+    case converter_kind::uuid:
+      return "uuid";
+    case converter_kind::any:
+      return "any";
   }
   return "string";
 }

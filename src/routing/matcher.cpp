@@ -13,12 +13,18 @@ namespace {
 // Lower ranks are tried first: converters that accept little beat `string`, which beats `path`.
 int rank(converter_kind kind) noexcept {
   switch (kind) {
-    case converter_kind::any: return 0;
-    case converter_kind::int_: return 1;
-    case converter_kind::float_: return 2;
-    case converter_kind::uuid: return 3;
-    case converter_kind::string: return 4;
-    case converter_kind::path: return 5;
+    case converter_kind::any:
+      return 0;
+    case converter_kind::int_:
+      return 1;
+    case converter_kind::float_:
+      return 2;
+    case converter_kind::uuid:
+      return 3;
+    case converter_kind::string:
+      return 4;
+    case converter_kind::path:
+      return 5;
   }
   return 6;
 }
@@ -162,7 +168,8 @@ class route_walk {
       return;
     }
     std::size_t slash = path_.find('/', pos);
-    std::string_view seg = slash == end_of_path ? path_.substr(pos) : path_.substr(pos, slash - pos);
+    std::string_view seg =
+        slash == end_of_path ? path_.substr(pos) : path_.substr(pos, slash - pos);
     std::size_t next = slash == end_of_path ? end_of_path : slash + 1;
 
     if (!n.literals.empty()) {

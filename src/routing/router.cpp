@@ -6,10 +6,10 @@
 #include <unordered_map>
 #include <utility>
 
-#include "vial/http/url.hpp"
 #include "match_count.hpp"
 #include "matcher.hpp"
 #include "path_encoding.hpp"
+#include "vial/http/url.hpp"
 
 namespace vial {
 
@@ -146,8 +146,8 @@ std::string router::url_for(std::string_view endpoint, const multi_dict& params)
     auto piece = seg.conv.to_url(*value);
     if (!piece) {
       throw build_error("value '" + std::string(*value) + "' is not valid for converter " +
-                        std::string(seg.conv.name()) + " (parameter '" + seg.text +
-                        "' of rule '" + r.pattern() + "')");
+                        std::string(seg.conv.name()) + " (parameter '" + seg.text + "' of rule '" +
+                        r.pattern() + "')");
     }
     url += *piece;
   }

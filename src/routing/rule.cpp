@@ -178,7 +178,8 @@ class rule_parser {
         if (i < args.size() && args[i] != ',') fail("has text after a quoted choice in any(...)");
       } else {
         std::size_t comma = args.find(',', i);
-        std::string_view raw = args.substr(i, comma == std::string_view::npos ? args.npos : comma - i);
+        std::string_view raw =
+            args.substr(i, comma == std::string_view::npos ? args.npos : comma - i);
         raw = trim(raw);
         if (raw.find_first_of("'\"") != std::string_view::npos) {
           fail("has a stray quote in any(...)");

@@ -6,9 +6,10 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <ostream>
 #include <system_error>
+
+#include <nlohmann/json.hpp>
 
 namespace vial {
 
@@ -82,7 +83,8 @@ std::string combined(const access_record& r) {
 std::string json_line(const access_record& r) {
   const auto now = std::chrono::system_clock::now();
   const std::tm tm = utc_now(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   char time[40];
   std::size_t n = std::strftime(time, sizeof time, "%Y-%m-%dT%H:%M:%S", &tm);
   std::snprintf(time + n, sizeof time - n, ".%03dZ", static_cast<int>(ms.count()));

@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -14,14 +16,12 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 
-#include <sys/socket.h>
-
-#include "vial/log.hpp"
+#include "http/internal_error.hpp"
+#include "server_threads.hpp"
 #include "vial/app/app.hpp"
 #include "vial/app/stream.hpp"
 #include "vial/http/error.hpp"
-#include "http/internal_error.hpp"
-#include "server_threads.hpp"
+#include "vial/log.hpp"
 #include "websocket_session.hpp"
 #include "wire.hpp"
 
@@ -204,10 +204,9 @@ void connection::read_more() {
                        [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
     return;
   }
-  socket_.async_read_some(prepare_read(), [self = shared_from_this()](error_code ec,
-                                                                      std::size_t n) {
-    self->on_read(ec, n);
-  });
+  socket_.async_read_some(
+      prepare_read(),
+      [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void connection::on_readable(error_code ec) {
@@ -321,7 +320,7 @@ void connection::on_complete() {
   ++exchanges_;
   clear_deadline();
   request_.emplace(reader_.take_request());  // refused: answered by the app, through its hooks
-  route_ = reader_.take_route();              // routed once, by the reader
+  route_ = reader_.take_route();             // routed once, by the reader
   reader_.release();  // the parser state is not kept while the request is answered
   if (auto loop = core_.app.event_loop_route(*request_, route_)) {
     return run_on_loop(*loop);
@@ -381,15 +380,14 @@ void connection::run_on_loop(const detail::request_scope_options& options) {
   auto done = [self = shared_from_this()](std::exception_ptr e, response r) {
     // co_spawn's frame is still on the stack, holding work through the scope: look for
     // leftover work once it has unwound.
-    asio::post(self->socket_.get_executor(), [self, e, r = std::move(r)]() mutable {
-      self->finish_on_loop(e, std::move(r));
-    });
+    asio::post(self->socket_.get_executor(),
+               [self, e, r = std::move(r)]() mutable { self->finish_on_loop(e, std::move(r)); });
   };
-  asio::co_spawn(detail::request_executor(socket_.get_executor(), scope_),
-                 core_.app.dispatch_on_loop(*request_, route_),
-                 asio::bind_cancellation_slot(
-                     loop_cancel_.slot(),
-                     asio::bind_executor(socket_.get_executor(), std::move(done))));
+  asio::co_spawn(
+      detail::request_executor(socket_.get_executor(), scope_),
+      core_.app.dispatch_on_loop(*request_, route_),
+      asio::bind_cancellation_slot(loop_cancel_.slot(),
+                                   asio::bind_executor(socket_.get_executor(), std::move(done))));
   watch_client();
 }
 
@@ -530,7 +528,8 @@ void connection::log_access(int status) {
   try {
     core_.options.access_log(record);
   } catch (...) {
-    core_.app.logger().error("access log sink failed: " + describe_exception(std::current_exception()));
+    core_.app.logger().error("access log sink failed: " +
+                             describe_exception(std::current_exception()));
   }
 }
 
@@ -545,7 +544,9 @@ void connection::start_stream() {
   if (http10_) keep_alive_ = false;  // the end of the body is the end of the connection
   head_.clear();
   serialize_head(head_, response_, 0,
-                 head_framing{.keep_alive = keep_alive_, .http10 = http10_, .chunked = chunked_,
+                 head_framing{.keep_alive = keep_alive_,
+                              .http10 = http10_,
+                              .chunked = chunked_,
                               .no_length = !chunked_});
   phase_ = phase::stream;
   set_deadline(deadline::write, core_.options.write_timeout);
@@ -571,8 +572,8 @@ void connection::next_chunk() {
     auto source = std::static_pointer_cast<async_body_stream>(stream_);
     asio::co_spawn(socket_.get_executor(), source->next_async(),
                    asio::bind_cancellation_slot(
-                       cancel_.slot(), [self = shared_from_this()](
-                                           std::exception_ptr e, std::optional<std::string> c) {
+                       cancel_.slot(), [self = shared_from_this()](std::exception_ptr e,
+                                                                   std::optional<std::string> c) {
                          self->on_chunk(e, std::move(c));
                        }));
     return;
@@ -605,12 +606,11 @@ void connection::produce_sync() {
       error = std::current_exception();
     }
     self->core_.gate.release();
-    asio::dispatch(self->socket_.get_executor(),
-                   [self, error, chunk = std::move(chunk)]() mutable {
-                     self->producing_ = false;
-                     if (self->closed_) return self->close_stream();
-                     self->on_chunk(error, std::move(chunk));
-                   });
+    asio::dispatch(self->socket_.get_executor(), [self, error, chunk = std::move(chunk)]() mutable {
+      self->producing_ = false;
+      if (self->closed_) return self->close_stream();
+      self->on_chunk(error, std::move(chunk));
+    });
   });
 }
 
@@ -645,8 +645,8 @@ void connection::on_chunk(std::exception_ptr error, std::optional<std::string> c
   chunk_size_.assign(hex, end);
   chunk_size_.append("\r\n");
   static constexpr std::string_view crlf = "\r\n";
-  std::array<asio::const_buffer, 3> buffers{
-      asio::buffer(chunk_size_), asio::buffer(chunk_), asio::buffer(crlf.data(), crlf.size())};
+  std::array<asio::const_buffer, 3> buffers{asio::buffer(chunk_size_), asio::buffer(chunk_),
+                                            asio::buffer(crlf.data(), crlf.size())};
   auto on_written = [self = shared_from_this()](error_code ec, std::size_t) {
     if (ec) return self->close();
     self->clear_deadline();
@@ -691,9 +691,8 @@ void connection::arm_timer() {
   armed_at_ = deadline_at_;
   auto generation = ++timer_generation_;
   timer_.expires_at(deadline_at_);
-  timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
-    self->on_timer(ec, generation);
-  });
+  timer_.async_wait(
+      [self = shared_from_this(), generation](error_code ec) { self->on_timer(ec, generation); });
 }
 
 void connection::on_timer(error_code ec, std::uint64_t generation) {

@@ -16,8 +16,8 @@
 
 #include "request_reader.hpp"
 #include "server_core.hpp"
-#include "vial/http/request.hpp"
 #include "vial/detail/request_executor.hpp"
+#include "vial/http/request.hpp"
 #include "vial/http/response.hpp"
 
 namespace vial::server_detail {
@@ -153,7 +153,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::shared_ptr<detail::request_scope> scope_;
   boost::asio::cancellation_signal loop_cancel_;
   bool watching_ = false;
-  bool queued_ = false;  // the request waits in the dispatch gate for a worker
+  bool queued_ = false;          // the request waits in the dispatch gate for a worker
   std::uint64_t exchanges_ = 0;  // requests completed, so a watch knows whose it was
 
   // Streaming.

@@ -13,11 +13,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "http/refusal.hpp"
 #include "vial/app/app.hpp"
 #include "vial/detail/request_access.hpp"
 #include "vial/http/error.hpp"
 #include "vial/server/options.hpp"
-#include "http/refusal.hpp"
 #include "wire.hpp"
 
 namespace vial::server_detail {
@@ -73,8 +73,8 @@ bool has_obs_fold(char before, std::string_view bytes) {
 
 // What to do at the start of a chunk-size line.
 struct chunk_line {
-  int status = 0;         // non-zero: fail with it
-  std::size_t take = 0;   // bytes to give the parser (0: wait for more)
+  int status = 0;        // non-zero: fail with it
+  std::size_t take = 0;  // bytes to give the parser (0: wait for more)
 };
 
 }  // namespace
@@ -127,9 +127,9 @@ struct request_reader::impl {
         if (size > 0) chunk_seen = true;
       };
   int status = 0;
-  int refused = 0;  // the status of the request's refusal, answered by the app
+  int refused = 0;        // the status of the request's refusal, answered by the app
   std::size_t limit = 0;  // the body limit of this request
-  std::string& method;  // the reader's, which outlive this state
+  std::string& method;    // the reader's, which outlive this state
   std::string& target;
   bool expects_continue = false;
   bool keep_alive = true;
@@ -267,8 +267,8 @@ chunk_line request_reader::impl::next_chunk_line(std::string_view data) const {
   auto line = data.substr(start, eol - start);
   if (line.size() > max_chunk_line) return {.status = 400};
   auto digits_end = std::find_if_not(line.begin(), line.end(), is_hex);
-  bool last = !line.empty() &&
-              std::all_of(line.begin(), digits_end, [](char c) { return c == '0'; });
+  bool last =
+      !line.empty() && std::all_of(line.begin(), digits_end, [](char c) { return c == '0'; });
   if (!last) return {.take = eol + 2};
   // The trailer section runs from after the line to the blank line that ends the message,
   // which Beast looks for from the line's own CRLF (so "0\r\n\r\n" has an empty one).
@@ -301,8 +301,8 @@ read_step request_reader::impl::feed(std::string_view data, std::size_t& used) {
     const bool in_chunk = header_checked && parser->chunked() && chunk_left > 0;
     if (header_checked && parser->chunked()) {
       if (in_chunk) {
-        piece = data.substr(0, static_cast<std::size_t>(
-                                   std::min<std::uint64_t>(chunk_left, data.size())));
+        piece = data.substr(
+            0, static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left, data.size())));
       } else {
         auto next = next_chunk_line(data);
         if (next.status != 0) return fail(next.status, used);
@@ -361,9 +361,7 @@ read_step request_reader::feed(std::string_view data) {
 int request_reader::status() const noexcept { return impl_ ? impl_->status : 0; }
 const std::string& request_reader::method() const noexcept { return method_; }
 const std::string& request_reader::target() const noexcept { return target_; }
-bool request_reader::expects_continue() const noexcept {
-  return impl_ && impl_->expects_continue;
-}
+bool request_reader::expects_continue() const noexcept { return impl_ && impl_->expects_continue; }
 bool request_reader::keep_alive() const noexcept { return !impl_ || impl_->keep_alive; }
 bool request_reader::http10() const noexcept { return impl_ && impl_->http10; }
 bool request_reader::is_head() const noexcept { return impl_ && impl_->is_head; }

@@ -1,5 +1,10 @@
 #include "vial/server/server.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -13,11 +18,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #ifdef __linux__
 #include <linux/filter.h>
 #endif
@@ -95,7 +95,8 @@ tcp check_listening_socket(int fd) {
   }
   sockaddr_storage address{};
   socklen_t length = sizeof address;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) fail("has no address");
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    fail("has no address");
   if (address.ss_family != AF_INET && address.ss_family != AF_INET6) fail("is not TCP/IP");
   return address.ss_family == AF_INET ? tcp::v4() : tcp::v6();
 }
@@ -242,8 +243,9 @@ void server::impl::watch_backlog() {
 // reconnects when it needs to. With none idle, accepting stays paused until a connection closes
 // or goes idle.
 void server::impl::make_room() {
-  std::vector<std::pair<server_detail::connection::clock::rep,
-                        std::shared_ptr<server_detail::connection>>> idle;
+  std::vector<
+      std::pair<server_detail::connection::clock::rep, std::shared_ptr<server_detail::connection>>>
+      idle;
   std::size_t n = 0;
   {
     std::lock_guard lock(core->mutex);
@@ -327,7 +329,8 @@ void server::start() {
   const auto io = std::max<std::size_t>(1, s.options.io_threads);
   const auto workers = std::max<std::size_t>(1, s.options.worker_threads);
   const auto thread_count = io + workers;
-  s.core = std::make_unique<server_detail::server_core>(s.app, s.options, static_cast<int>(thread_count));
+  s.core = std::make_unique<server_detail::server_core>(s.app, s.options,
+                                                        static_cast<int>(thread_count));
 
   s.acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(s.core->ioc));
   s.accept_retry = std::make_unique<asio::steady_timer>(s.acceptor->get_executor());
@@ -372,16 +375,17 @@ void server::start() {
   };
 
   if (auto* metrics = s.app.metrics()) {
-    metrics->add_collector([core = s.core.get()](metrics_writer& out) {
-      write_server_metrics(out, *core);
-    }).swap(s.metrics_collector);
+    metrics
+        ->add_collector(
+            [core = s.core.get()](metrics_writer& out) { write_server_metrics(out, *core); })
+        .swap(s.metrics_collector);
   }
   s.app.startup();
   s.started = true;
   s.work.emplace(s.core->ioc.get_executor());
   s.accept();
-  s.threads = std::make_unique<server_detail::server_threads>(s.core->ioc, io, workers,
-                                                              s.app.logger());
+  s.threads =
+      std::make_unique<server_detail::server_threads>(s.core->ioc, io, workers, s.app.logger());
   s.threads->start();
   server_detail::fix_mmap_threshold(s.options.malloc_mmap_threshold);
   s.trimmer = std::make_unique<server_detail::memory_trimmer>(
@@ -470,8 +474,8 @@ int systemd_listen_fd() {
   // sd_listen_fds(3): the variables name this process and the descriptors start at 3.
   const char* pid = std::getenv("LISTEN_PID");
   const char* fds = std::getenv("LISTEN_FDS");
-  const bool ours = pid != nullptr && fds != nullptr && std::atol(pid) == ::getpid() &&
-                    std::atoi(fds) >= 1;
+  const bool ours =
+      pid != nullptr && fds != nullptr && std::atol(pid) == ::getpid() && std::atoi(fds) >= 1;
   ::unsetenv("LISTEN_PID");
   ::unsetenv("LISTEN_FDS");
   ::unsetenv("LISTEN_FDNAMES");

@@ -27,9 +27,10 @@ namespace vial::server_detail {
 /// found inside the same handler as at the previous look and asleep in the kernel (not merely
 /// preempted: on a busy machine a loop thread is often descheduled mid-handler) has blocked:
 /// a standby thread joins the loop in its place, so `io_threads` threads stay free for I/O
-/// while handlers block. A handler that computes for `cpu_ticks` ticks is replaced as well. When there are more free loop threads than `io_threads` again, the monitor
-/// posts "park" handlers to the loop; the thread that runs one goes back to standby inside it
-/// (a plain posted handler, never a connection's strand, so nothing waits behind it).
+/// while handlers block. A handler that computes for `cpu_ticks` ticks is replaced as well.
+/// When there are more free loop threads than `io_threads` again, the monitor posts "park"
+/// handlers to the loop; the thread that runs one goes back to standby inside it (a plain
+/// posted handler, never a connection's strand, so nothing waits behind it).
 ///
 /// The monitor sleeps when nothing happened for a while; the next handler wakes it.
 /// Distinct objects: safe. Shared objects: `handler_scope` from any thread; the rest from the
@@ -37,8 +38,7 @@ namespace vial::server_detail {
 class server_threads {
  public:
   server_threads(boost::asio::io_context& ioc, std::size_t io_threads, std::size_t standby,
-                 const logger& log,
-                 std::chrono::microseconds tick = std::chrono::milliseconds(1));
+                 const logger& log, std::chrono::microseconds tick = std::chrono::milliseconds(1));
   ~server_threads();
   server_threads(const server_threads&) = delete;
   server_threads& operator=(const server_threads&) = delete;
@@ -93,10 +93,10 @@ class server_threads {
   mutable std::mutex mutex_;
   std::condition_variable standby_cv_;
   std::condition_variable monitor_cv_;
-  std::size_t running_ = 0;   // in the loop, including threads blocked in a handler
-  std::size_t standby_ = 0;   // waiting for a turn
-  std::size_t turns_ = 0;     // wake-ups granted, not yet taken
-  std::size_t parks_ = 0;     // park handlers posted, not yet run
+  std::size_t running_ = 0;  // in the loop, including threads blocked in a handler
+  std::size_t standby_ = 0;  // waiting for a turn
+  std::size_t turns_ = 0;    // wake-ups granted, not yet taken
+  std::size_t parks_ = 0;    // park handlers posted, not yet run
   bool stopping_ = false;
   std::atomic<bool> monitor_asleep_{false};
 };

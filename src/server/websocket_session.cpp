@@ -35,7 +35,8 @@ constexpr std::size_t kept_read_capacity = 16 * 1024;
 std::uint16_t code_of(error_code ec) {
   if (ec == bws::error::message_too_big) return close_code::too_big;
   if (ec == bws::error::bad_frame_payload) return close_code::invalid_payload;
-  if (ec.category() == make_error_code(bws::error::closed).category()) return close_code::protocol_error;
+  if (ec.category() == make_error_code(bws::error::closed).category())
+    return close_code::protocol_error;
   return close_code::abnormal;
 }
 
@@ -63,13 +64,14 @@ std::shared_ptr<websocket_session> websocket_session::start(server_core& core,
   auto* up = detail::websocket_upgrade_of(accepted);
   auto upgrade = std::static_pointer_cast<detail::websocket_upgrade>(accepted.stream());
   (void)up;
-  auto self = std::make_shared<websocket_session>(core, std::move(owner), std::move(socket),
-                                                  upgrade);
+  auto self =
+      std::make_shared<websocket_session>(core, std::move(owner), std::move(socket), upgrade);
   // Beast answers the handshake itself: it is given the fields it checks, rebuilt from the
   // request the app accepted, and the bytes read past that request.
-  std::string handshake = "GET / HTTP/1.1\r\nHost: vial\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                          "Sec-WebSocket-Key: ";
+  std::string handshake =
+      "GET / HTTP/1.1\r\nHost: vial\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Key: ";
   handshake.append(upgrade->key).append("\r\n");
   if (!upgrade->extensions.empty() &&
       handshake.size() + upgrade->extensions.size() < max_handshake_bytes / 2) {
@@ -245,22 +247,21 @@ void websocket_session::write_next() {
   writing_ = true;
   auto& m = queue_.front();
   ws_.binary(m.binary);
-  ws_.async_write(asio::buffer(m.data),
-                  [self = std::static_pointer_cast<websocket_session>(shared_from_this())](
-                      error_code ec, std::size_t) {
-                    if (!self->queue_.empty()) {
-                      self->queued_bytes_ -= self->queue_.front().data.size();
-                      self->queue_.pop_front();
-                    }
-                    self->room_.cancel();
-                    if (ec) {
-                      self->writing_ = false;
-                      self->queue_.clear();
-                      self->queued_bytes_ = 0;
-                      return;
-                    }
-                    self->write_next();
-                  });
+  ws_.async_write(asio::buffer(m.data), [self = std::static_pointer_cast<websocket_session>(
+                                             shared_from_this())](error_code ec, std::size_t) {
+    if (!self->queue_.empty()) {
+      self->queued_bytes_ -= self->queue_.front().data.size();
+      self->queue_.pop_front();
+    }
+    self->room_.cancel();
+    if (ec) {
+      self->writing_ = false;
+      self->queue_.clear();
+      self->queued_bytes_ = 0;
+      return;
+    }
+    self->write_next();
+  });
 }
 
 // ---- closing --------------------------------------------------------------------------------
@@ -275,7 +276,8 @@ task<void> websocket_session::close(std::uint16_t code, std::string reason) {
   }
   if (state_ != state::closing) co_return;
   if (reason.size() > 123) reason.resize(123);
-  auto [ec] = co_await ws_.async_close(bws::close_reason(static_cast<bws::close_code>(code), reason), use_tuple);
+  auto [ec] = co_await ws_.async_close(
+      bws::close_reason(static_cast<bws::close_code>(code), reason), use_tuple);
   if (ec) close_now();
   state_ = state::closed;
   close_code_ = code;

@@ -147,7 +147,8 @@ coding_check check_transfer_codings(const std::vector<std::string_view>& fields)
       auto comma = field.find(',');
       auto item = detail::trim_ows(field.substr(0, comma));
       field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
-      if (auto semi = item.find(';'); semi != std::string_view::npos) item = detail::trim_ows(item.substr(0, semi));
+      if (auto semi = item.find(';'); semi != std::string_view::npos)
+        item = detail::trim_ows(item.substr(0, semi));
       if (!item.empty()) codings.push_back(item);
     }
   }

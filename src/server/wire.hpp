@@ -13,10 +13,10 @@ namespace vial::server_detail {
 
 /// How the head of a response is framed.
 struct head_framing {
-  bool keep_alive = true;     ///< false adds "Connection: close"
-  bool http10 = false;        ///< HTTP/1.0 peer: keep-alive must be announced
-  bool chunked = false;       ///< Transfer-Encoding: chunked instead of Content-Length
-  bool no_length = false;     ///< neither (HTTP/1.0 stream, 1xx/204/304)
+  bool keep_alive = true;  ///< false adds "Connection: close"
+  bool http10 = false;     ///< HTTP/1.0 peer: keep-alive must be announced
+  bool chunked = false;    ///< Transfer-Encoding: chunked instead of Content-Length
+  bool no_length = false;  ///< neither (HTTP/1.0 stream, 1xx/204/304)
 };
 
 /// Appends the status line and header section of `r` (with Server, Date, Content-Length or

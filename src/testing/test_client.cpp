@@ -11,13 +11,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include "vial/detail/request_executor.hpp"
-#include "vial/log.hpp"
 #include "http/internal_error.hpp"
-
+#include "http/refusal.hpp"
+#include "vial/detail/request_executor.hpp"
 #include "vial/http/error.hpp"
 #include "vial/http/url.hpp"
-#include "http/refusal.hpp"
+#include "vial/log.hpp"
 
 namespace vial {
 
@@ -59,7 +58,8 @@ response dispatch_on_private_loop(const app& a, request& req, const matched_rout
       done = true;
     });
   };
-  asio::co_spawn(detail::request_executor(context->get_executor(), scope), a.dispatch_on_loop(req, route),
+  asio::co_spawn(detail::request_executor(context->get_executor(), scope),
+                 a.dispatch_on_loop(req, route),
                  asio::bind_executor(context->get_executor(), std::move(complete)));
   while (!done && context->run_one() > 0) {
   }
@@ -102,7 +102,7 @@ response test_client::dispatch_once(std::string_view method, std::string_view ta
   if (!h.contains("Host")) h.set("Host", "localhost");
   // As the server does: a bad target or a body over the limit is refused through the app.
   request req = request::refused_or_valid(method, full, std::move(h));
-  req.set_remote_address(r.remote_address);  // before match, which applies proxy headers
+  req.set_remote_address(r.remote_address);     // before match, which applies proxy headers
   const matched_route route = app_.match(req);  // once, as the server's reader does
   const std::size_t limit = route.body_limit().value_or(max_body_bytes_);
   if (body.size() > limit) {
@@ -148,8 +148,8 @@ test_response test_client::open(std::string_view method, std::string_view target
     if (r.follow_redirects && is_redirect(res.status()) && hops < 10) {
       if (auto location = res.headers().get("Location")) {
         current_target = std::string(*location);
-        if (res.status() == 303 || ((res.status() == 301 || res.status() == 302) &&
-                                     current_method == "POST")) {
+        if (res.status() == 303 ||
+            ((res.status() == 301 || res.status() == 302) && current_method == "POST")) {
           current_method = "GET";
           r.body.clear();
           r.json.reset();

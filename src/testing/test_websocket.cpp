@@ -89,9 +89,7 @@ class memory_socket final : public websocket {
   }
 
   task<void> send(std::string text) override { return send_message(std::move(text), false); }
-  task<void> send_binary(std::string data) override {
-    return send_message(std::move(data), true);
-  }
+  task<void> send_binary(std::string data) override { return send_message(std::move(data), true); }
 
   task<void> close(std::uint16_t code, std::string reason) override {
     end(code, std::move(reason));
@@ -211,9 +209,10 @@ void test_websocket::send(std::string text) {
       throw websocket_closed("the WebSocket is closed");
     }
   }
-  asio::post(state_->ioc, [s = state_->socket, m = websocket_message{.data = std::move(text)}]() mutable {
-    s->deliver(std::move(m));
-  });
+  asio::post(state_->ioc,
+             [s = state_->socket, m = websocket_message{.data = std::move(text)}]() mutable {
+               s->deliver(std::move(m));
+             });
 }
 
 void test_websocket::send_binary(std::string data) {
@@ -224,11 +223,11 @@ void test_websocket::send_binary(std::string data) {
       throw websocket_closed("the WebSocket is closed");
     }
   }
-  asio::post(state_->ioc, [s = state_->socket, m = websocket_message{
-                                                  .type = websocket_message::kind::binary,
-                                                  .data = std::move(data)}]() mutable {
-    s->deliver(std::move(m));
-  });
+  asio::post(state_->ioc,
+             [s = state_->socket, m = websocket_message{.type = websocket_message::kind::binary,
+                                                        .data = std::move(data)}]() mutable {
+               s->deliver(std::move(m));
+             });
 }
 
 websocket_message test_websocket::receive(std::chrono::milliseconds timeout) {
@@ -256,12 +255,12 @@ void test_websocket::close(std::uint16_t code, std::string reason) {
     if (state_->out->close_sent) return;
     state_->out->close_sent = true;
   }
-  asio::post(state_->ioc, [s = state_->socket, m = websocket_message{
-                                                  .type = websocket_message::kind::close,
-                                                  .data = std::move(reason),
-                                                  .code = code}]() mutable {
-    s->deliver(std::move(m));
-  });
+  asio::post(state_->ioc,
+             [s = state_->socket, m = websocket_message{.type = websocket_message::kind::close,
+                                                        .data = std::move(reason),
+                                                        .code = code}]() mutable {
+               s->deliver(std::move(m));
+             });
 }
 
 test_websocket test_client::websocket(std::string_view target, test_request r) {

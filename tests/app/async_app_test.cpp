@@ -1,6 +1,4 @@
 // Flask's tests/test_async.py, ported, plus the bridge guarantees seen through an app.
-#include "vial/app/app.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -12,6 +10,7 @@
 
 #include "support/catch.hpp"
 #include "support/log_capture.hpp"
+#include "vial/app/app.hpp"
 #include "vial/async/bridge.hpp"
 #include "vial/async/gather.hpp"
 #include "vial/async/timeout.hpp"
@@ -115,18 +114,20 @@ TEST_CASE("sync and async handlers mix in one app", "[app][async]") {
   }
 }
 
-TEST_CASE("hooks, handler and error handlers of one request share one bridge run",
-          "[app][async]") {
+TEST_CASE("hooks, handler and error handlers of one request share one bridge run", "[app][async]") {
   // A timer the before hook starts and does not await still fires while the handler waits:
   // were each callable bridged separately, the hook's run would have cancelled it.
   auto fired = std::make_shared<std::atomic<bool>>(false);
   vial::app app;
   app.before_request([fired](vial::request&) -> vial::task<void> {
     auto ex = co_await boost::asio::this_coro::executor;
-    boost::asio::co_spawn(ex, [](std::shared_ptr<std::atomic<bool>> f) -> vial::task<void> {
-      co_await vial::sleep_for(10ms);
-      *f = true;
-    }(fired), boost::asio::detached);
+    boost::asio::co_spawn(
+        ex,
+        [](std::shared_ptr<std::atomic<bool>> f) -> vial::task<void> {
+          co_await vial::sleep_for(10ms);
+          *f = true;
+        }(fired),
+        boost::asio::detached);
   });
   app.get("/", [fired]() -> vial::task<std::string> {
     co_await vial::sleep_for(60ms);
@@ -142,10 +143,13 @@ TEST_CASE("work a handler leaks is cancelled and reported with the route", "[app
   app.set_logger(log.logger());
   app.get("/leak", [fired]() -> vial::task<std::string> {
     auto ex = co_await boost::asio::this_coro::executor;
-    boost::asio::co_spawn(ex, [](std::shared_ptr<std::atomic<bool>> f) -> vial::task<void> {
-      co_await vial::sleep_for(20ms);
-      *f = true;
-    }(fired), boost::asio::detached);
+    boost::asio::co_spawn(
+        ex,
+        [](std::shared_ptr<std::atomic<bool>> f) -> vial::task<void> {
+          co_await vial::sleep_for(20ms);
+          *f = true;
+        }(fired),
+        boost::asio::detached);
     co_return "leaked";
   });
   app.get("/wait", []() -> vial::task<std::string> {
@@ -169,7 +173,8 @@ TEST_CASE("a coroutine lambda's captures stay valid across many requests", "[app
   });
   prefix.reset();  // the route's copy is the only owner now
   test_client client(app);
-  for (int i = 0; i < 50; ++i) CHECK(client.get("/c/" + std::to_string(i)).text() == "user-" + std::to_string(i + 1));
+  for (int i = 0; i < 50; ++i)
+    CHECK(client.get("/c/" + std::to_string(i)).text() == "user-" + std::to_string(i + 1));
 }
 
 TEST_CASE("a sync handler in an async chain cannot call async_to_sync, and says why",
@@ -178,7 +183,9 @@ TEST_CASE("a sync handler in an async chain cannot call async_to_sync, and says 
   vial::app app;
   app.set_logger(log.logger());
   app.before_request([](vial::request&) -> vial::task<void> { co_return; });
-  app.get("/", []() -> std::string { return std::to_string(vial::async_to_sync([]() -> vial::task<int> { co_return 1; }())); });
+  app.get("/", []() -> std::string {
+    return std::to_string(vial::async_to_sync([]() -> vial::task<int> { co_return 1; }()));
+  });
   CHECK(test_client(app).get("/").status() == 500);
   CHECK(log.contains("co_await the task instead"));
 }
@@ -270,10 +277,12 @@ TEST_CASE("background work outlives its request and is drained at shutdown",
   std::atomic<bool> sent{false};
   vial::background_handle handle;
   app.post("/send", [&]() -> vial::task<std::tuple<std::string, int>> {
-    handle = app.background([](std::atomic<bool>& s) -> vial::task<void> {
-      co_await vial::sleep_for(30ms);
-      s = true;
-    }(sent), "send-email");
+    handle = app.background(
+        [](std::atomic<bool>& s) -> vial::task<void> {
+          co_await vial::sleep_for(30ms);
+          s = true;
+        }(sent),
+        "send-email");
     co_return std::tuple{std::string("queued"), 202};
   });
   CHECK(test_client(app).post("/send").status() == 202);

@@ -100,8 +100,9 @@ TEST_CASE("blueprint error handlers apply to its routes only and win over the ap
           "[app][blueprint][errors]") {
   vial::app app;
   app.errorhandler(404, [](const vial::http_error&) { return std::tuple{"app 404", 404}; });
-  app.errorhandler<std::runtime_error>(
-      [](const std::runtime_error&) { return std::tuple{"app caught", 500}; });
+  app.errorhandler<std::runtime_error>([](const std::runtime_error&) {
+    return std::tuple{"app caught", 500};
+  });
   vial::blueprint bp("bp");
   bp.errorhandler(404, [](const vial::http_error&) { return std::tuple{"bp 404", 404}; });
   bp.get("/missing", []() -> std::string { vial::abort(404); });
@@ -152,8 +153,7 @@ TEST_CASE("nested blueprints chain prefixes, names and hooks", "[app][blueprint]
   CHECK(client.get("/api/v1/tea").text() == "api teapot");
 }
 
-TEST_CASE("one blueprint registers twice under distinct names and prefixes",
-          "[app][blueprint]") {
+TEST_CASE("one blueprint registers twice under distinct names and prefixes", "[app][blueprint]") {
   vial::app app;
   vial::blueprint bp("pages");
   bp.get("/about", [](vial::request& req) { return std::string(req.path()); },

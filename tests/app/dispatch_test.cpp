@@ -1,10 +1,9 @@
-#include "vial/app/app.hpp"
-
 #include <string>
 #include <vector>
 
 #include "routing/match_count.hpp"
 #include "support/catch.hpp"
+#include "vial/app/app.hpp"
 #include "vial/app/blueprint.hpp"
 #include "vial/http/error.hpp"
 #include "vial/routing/error.hpp"
@@ -137,8 +136,7 @@ TEST_CASE("OPTIONS is answered automatically with Allow", "[app][dispatch]") {
   CHECK(r.text().empty());
 }
 
-TEST_CASE("a rule with a trailing slash redirects the slashless URL with 308",
-          "[app][dispatch]") {
+TEST_CASE("a rule with a trailing slash redirects the slashless URL with 308", "[app][dispatch]") {
   vial::app app;
   app.get("/docs/", [] { return "docs"; });
   app.get("/about", [] { return "about"; });
@@ -155,8 +153,8 @@ TEST_CASE("bad input gets a clear 400", "[app][dispatch]") {
   app.post("/echo", [](vial::request& req) { return req.json().dump(); });
   app.get("/n", [](vial::request& req) { return std::to_string(*req.args().get_as<int>("n")); });
   test_client client(app);
-  auto bad_json = client.post("/echo", {.headers = {{"Content-Type", "application/json"}},
-                                        .body = "{\"a\":"});
+  auto bad_json =
+      client.post("/echo", {.headers = {{"Content-Type", "application/json"}}, .body = "{\"a\":"});
   CHECK(bad_json.status() == 400);
   CHECK(bad_json.text().find("invalid JSON") != std::string::npos);
   CHECK(client.post("/echo", {.body = "{}"}).status() == 415);
@@ -178,7 +176,8 @@ TEST_CASE("an unknown method is a 405, not a crash", "[app][dispatch]") {
 
 TEST_CASE("custom methods can be routed", "[app][dispatch]") {
   vial::app app;
-  app.route("/dav", {"PROPFIND"}, [](vial::request& req) { return std::string(req.method_name()); });
+  app.route("/dav", {"PROPFIND"},
+            [](vial::request& req) { return std::string(req.method_name()); });
   test_client client(app);
   CHECK(client.open("PROPFIND", "/dav").text() == "PROPFIND");
 }
@@ -224,8 +223,7 @@ TEST_CASE("the per-route body limit is visible to the server", "[app][dispatch]"
 
 TEST_CASE("a matched route carries the body limit and the match to dispatch", "[app][dispatch]") {
   vial::app app;
-  app.post("/upload/<int:id>", [](int id) { return std::to_string(id); },
-           {.max_body_bytes = 1024});
+  app.post("/upload/<int:id>", [](int id) { return std::to_string(id); }, {.max_body_bytes = 1024});
   app.post("/small", [] { return "ok"; });
   vial::request upload("POST", "/upload/7", {{"Host", "x"}});
   const vial::matched_route route = app.match(upload);
@@ -298,8 +296,9 @@ TEST_CASE("the default JSON limit is 1 MiB", "[app][json][limits]") {
   std::string fits = "[" + std::string(1024 * 1024 - 3, ' ') + "0]";
   CHECK(client.post("/count", {.headers = {{"Content-Type", "application/json"}}, .body = fits})
             .text() == "1");
-  CHECK(client.post("/count", {.headers = {{"Content-Type", "application/json"}}, .body = fits + " "})
-            .status() == 413);
+  CHECK(
+      client.post("/count", {.headers = {{"Content-Type", "application/json"}}, .body = fits + " "})
+          .status() == 413);
 }
 
 TEST_CASE("a missing JSON field is a 400 naming it, not a crash", "[app][json]") {
@@ -336,12 +335,11 @@ TEST_CASE("request::endpoint names the matched route in every kind of dispatch",
   app.get("/bridged", [](const vial::request& req) -> vial::task<std::string> {
     co_return std::string(req.endpoint());
   });
-  app.get(
-      "/loop",
-      [](const vial::request& req) -> vial::task<std::string> {
-        co_return std::string(req.endpoint());
-      },
-      {.coroutines = vial::coroutine_mode::event_loop});
+  app.get("/loop",
+          [](const vial::request& req) -> vial::task<std::string> {
+            co_return std::string(req.endpoint());
+          },
+          {.coroutines = vial::coroutine_mode::event_loop});
   vial::blueprint api("api", "/api");
   api.get("/users", endpoint, {.endpoint = "users"});
   api.get("/by-rule", endpoint);

@@ -1,10 +1,9 @@
-#include "vial/app/app.hpp"
-
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "support/catch.hpp"
+#include "vial/app/app.hpp"
 #include "vial/async/error.hpp"
 #include "vial/client/error.hpp"
 #include "vial/http/json.hpp"
@@ -24,8 +23,7 @@ struct missing_row : db_error {
 };
 }  // namespace
 
-TEST_CASE("an exception escaping a handler is a logged 500 naming the route",
-          "[app][errors]") {
+TEST_CASE("an exception escaping a handler is a logged 500 naming the route", "[app][errors]") {
   std::vector<std::string> lines;
   vial::app app;
   app.set_logger(vial::logger([&](vial::log_level, std::string_view m) { lines.emplace_back(m); }));
@@ -88,9 +86,8 @@ TEST_CASE("an unhandled exception goes to the 500 handler", "[app][errors]") {
 TEST_CASE("a throwing error handler falls back to a plain 500", "[app][errors]") {
   vial::app app;
   app.set_logger(vial::logger(nullptr));
-  app.errorhandler(404, [](const vial::http_error&) -> std::string {
-    throw std::runtime_error("handler bug");
-  });
+  app.errorhandler(
+      404, [](const vial::http_error&) -> std::string { throw std::runtime_error("handler bug"); });
   test_client client(app);
   auto r = client.get("/missing");
   CHECK(r.status() == 500);
@@ -142,8 +139,8 @@ TEST_CASE("an upstream failure nobody handles is a 502 naming the fault, not the
   });
   auto r = test_client(plain).get("/garbage", {.headers = {{"Accept", "application/json"}}});
   CHECK(r.status() == 502);
-  CHECK(r.json() == nlohmann::json{{"error", "The upstream sent a malformed response."},
-                                   {"status", 502}});
+  CHECK(r.json() ==
+        nlohmann::json{{"error", "The upstream sent a malformed response."}, {"status", 502}});
   CHECK(r.text().find("10.1.2.3") == std::string::npos);
   // A status handler sees the same description.
   auto handled = test_client(app).get("/described");
@@ -186,8 +183,9 @@ TEST_CASE("an http_error type handler answers routing misses too", "[app][errors
   test_client client(app);
   auto missing = client.get("/nothing");
   CHECK(missing.status() == 404);
-  CHECK(missing.json() == nlohmann::json{{"code", 404},
-                                         {"message", "The requested URL was not found on the server."}});
+  CHECK(
+      missing.json() ==
+      nlohmann::json{{"code", 404}, {"message", "The requested URL was not found on the server."}});
   auto wrong = client.post("/only-get");
   CHECK(wrong.status() == 405);
   CHECK(wrong.json()["code"] == 405);
@@ -195,10 +193,10 @@ TEST_CASE("an http_error type handler answers routing misses too", "[app][errors
   CHECK(client.get("/boom").json()["code"] == 403);
 }
 
-TEST_CASE("status handlers come before the http_error type handler for misses",
-          "[app][errors]") {
+TEST_CASE("status handlers come before the http_error type handler for misses", "[app][errors]") {
   vial::app app;
-  app.errorhandler(404, [](const vial::http_error&) { return vial::response::text("status 404", 404); });
+  app.errorhandler(404,
+                   [](const vial::http_error&) { return vial::response::text("status 404", 404); });
   app.errorhandler<vial::http_error>(
       [](const vial::http_error& e) { return vial::response::text("any", e.status()); });
   app.get("/x", [] { return "x"; });
@@ -253,13 +251,15 @@ TEST_CASE("a refused request is answered through the error handlers and after_re
   CHECK(client.post("/upload", {.body = "1234"}).text() == "1234");
 }
 
-TEST_CASE("a refusal wins over a routing miss and reaches a status handler", "[app][errors][refusal]") {
+TEST_CASE("a refusal wins over a routing miss and reaches a status handler",
+          "[app][errors][refusal]") {
   vial::app app;
   app.errorhandler(400, [](const vial::http_error& e) {
     return vial::response::text("bad: " + e.description(), 400);
   });
   test_client client(app);
-  CHECK(client.get("/nowhere?x=%").text() == "bad: malformed percent-encoding in query argument 'x'");
+  CHECK(client.get("/nowhere?x=%").text() ==
+        "bad: malformed percent-encoding in query argument 'x'");
   // A malformed path matches no route, and is still the app's to answer.
   CHECK(client.get("/a%zz").text() == "bad: malformed percent-encoding in path");
 }

@@ -1,7 +1,5 @@
 // Coroutine routes on the event loop, through the test client: where each mode runs a route,
 // and every guarantee of the bridge, checked in both modes.
-#include "vial/app/app.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -15,6 +13,7 @@
 
 #include "support/catch.hpp"
 #include "support/log_capture.hpp"
+#include "vial/app/app.hpp"
 #include "vial/app/blueprint.hpp"
 #include "vial/async/bridge.hpp"
 #include "vial/async/gather.hpp"
@@ -88,10 +87,11 @@ TEST_CASE("an event-loop route runs its whole chain: sync and coroutine hooks, e
     co_await vial::sleep_for(0ms);
     r.set_header("X-Where", vial::detail::current_request_scope() ? "loop" : "bridge");
   });
-  app.errorhandler<std::runtime_error>([](const std::runtime_error& e) -> vial::task<vial::response> {
-    co_await vial::sleep_for(0ms);
-    co_return vial::response::text(std::string("handled: ") + e.what(), 418);
-  });
+  app.errorhandler<std::runtime_error>(
+      [](const std::runtime_error& e) -> vial::task<vial::response> {
+        co_await vial::sleep_for(0ms);
+        co_return vial::response::text(std::string("handled: ") + e.what(), 418);
+      });
   app.get("/early", [] { return where(); });
   app.get("/fails", []() -> vial::task<std::string> {
     co_await vial::sleep_for(1ms);
@@ -117,10 +117,13 @@ TEST_CASE("leftover work is cancelled and reported with the route, in both modes
   app.set_logger(log.logger());
   app.get("/leak", [fired]() -> vial::task<std::string> {
     auto ex = co_await boost::asio::this_coro::executor;
-    boost::asio::co_spawn(ex, [](std::shared_ptr<std::atomic<bool>> f) -> vial::task<void> {
-      co_await vial::sleep_for(20ms);
-      *f = true;
-    }(fired), boost::asio::detached);
+    boost::asio::co_spawn(
+        ex,
+        [](std::shared_ptr<std::atomic<bool>> f) -> vial::task<void> {
+          co_await vial::sleep_for(20ms);
+          *f = true;
+        }(fired),
+        boost::asio::detached);
     co_return "leaked";
   });
   app.get("/wait", []() -> vial::task<std::string> {

@@ -1,5 +1,3 @@
-#include "vial/app/app.hpp"
-
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -7,6 +5,7 @@
 #include <vector>
 
 #include "support/catch.hpp"
+#include "vial/app/app.hpp"
 #include "vial/app/blueprint.hpp"
 #include "vial/testing/test_client.hpp"
 
@@ -30,8 +29,7 @@ TEST_CASE("hooks run in Flask's order around the handler", "[app][hooks]") {
                                           "teardown2", "teardown1"});
 }
 
-TEST_CASE("a before_request hook that returns a value short-circuits the handler",
-          "[app][hooks]") {
+TEST_CASE("a before_request hook that returns a value short-circuits the handler", "[app][hooks]") {
   bool handler_ran = false;
   vial::app app;
   app.before_request([](vial::request& req) -> std::optional<vial::response> {
@@ -103,8 +101,7 @@ TEST_CASE("a throwing after_request hook becomes a 500", "[app][hooks]") {
   CHECK(test_client(app).get("/").status() == 500);
 }
 
-TEST_CASE("a throwing teardown hook is logged and does not change the response",
-          "[app][hooks]") {
+TEST_CASE("a throwing teardown hook is logged and does not change the response", "[app][hooks]") {
   std::vector<std::string> lines;
   vial::app app;
   app.set_logger(vial::logger([&](vial::log_level, std::string_view m) { lines.emplace_back(m); }));
@@ -140,8 +137,7 @@ TEST_CASE("every hook slot awaits a capturing coroutine lambda in each of its fo
   app.get("/", [] { return "hi"; });
   auto r = test_client(app).get("/");
   CHECK(r.header("X-After") == "async");
-  CHECK(*calls == std::vector<std::string>{"before()", "after(res)", "teardown()",
-                                           "teardown(e)"});
+  CHECK(*calls == std::vector<std::string>{"before()", "after(res)", "teardown()", "teardown(e)"});
 }
 
 TEST_CASE("automatic OPTIONS runs the before_request hooks", "[app][hooks]") {

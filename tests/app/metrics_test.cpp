@@ -34,8 +34,10 @@ std::size_t occurrences(const std::string& text, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("a label value's backslash, double quote and newline are escaped, and help text's "
-          "backslash and newline", "[app][metrics]") {
+TEST_CASE(
+    "a label value's backslash, double quote and newline are escaped, and help text's "
+    "backslash and newline",
+    "[app][metrics]") {
   vial::metrics_writer out;
   out.counter("x_total", "line one\nback\\slash \"quoted\"", 3,
               {{"path", "a\\b\"c\nd"}, {"plain", "ok"}});
@@ -99,16 +101,30 @@ TEST_CASE("requests are counted by route rule, method and status, misses under o
   CHECK(scrape.content_type() == "text/plain; version=0.0.4; charset=utf-8");
   CHECK(scrape.header("Cache-Control") == "no-store");
   const std::string& text = scrape.text();
-  CHECK(sample_value(text, R"(vial_http_requests_total{route="/hello",method="GET",status="200"})") == 2);
-  CHECK(sample_value(text, R"(vial_http_requests_total{route="/users/<int:id>",method="GET",status="200"})") == 2);
-  CHECK(sample_value(text, R"(vial_http_requests_total{route="/users/<int:id>",method="POST",status="200"})") == 1);
-  CHECK(sample_value(text, R"(vial_http_requests_total{route="/users/<int:id>",method="GET",status="404"})") == 1);
+  CHECK(sample_value(text,
+                     R"(vial_http_requests_total{route="/hello",method="GET",status="200"})") == 2);
+  CHECK(sample_value(
+            text,
+            R"(vial_http_requests_total{route="/users/<int:id>",method="GET",status="200"})") == 2);
+  CHECK(sample_value(
+            text,
+            R"(vial_http_requests_total{route="/users/<int:id>",method="POST",status="200"})") ==
+        1);
+  CHECK(sample_value(
+            text,
+            R"(vial_http_requests_total{route="/users/<int:id>",method="GET",status="404"})") == 1);
   // Raw paths never become label values: every miss shares one.
-  CHECK(sample_value(text, R"(vial_http_requests_total{route="<unmatched>",method="GET",status="404"})") == 2);
-  CHECK(sample_value(text, R"(vial_http_requests_total{route="<unmatched>",method="POST",status="405"})") == 1);
+  CHECK(sample_value(
+            text, R"(vial_http_requests_total{route="<unmatched>",method="GET",status="404"})") ==
+        2);
+  CHECK(sample_value(
+            text, R"(vial_http_requests_total{route="<unmatched>",method="POST",status="405"})") ==
+        1);
   CHECK(text.find("/nowhere") == std::string::npos);
-  CHECK(sample_value(text, R"(vial_http_request_duration_seconds_count{route="/users/<int:id>"})") == 4);
-  CHECK(sample_value(text, R"(vial_http_request_duration_seconds_bucket{route="/hello",le="+Inf"})") == 2);
+  CHECK(sample_value(text,
+                     R"(vial_http_request_duration_seconds_count{route="/users/<int:id>"})") == 4);
+  CHECK(sample_value(
+            text, R"(vial_http_request_duration_seconds_bucket{route="/hello",le="+Inf"})") == 2);
   // The scrape itself is the one request in flight.
   CHECK(sample_value(text, "vial_http_requests_in_flight") == 1);
   CHECK(occurrences(text, "# TYPE vial_http_requests_total counter") == 1);
@@ -120,11 +136,11 @@ TEST_CASE("requests are counted by route rule, method and status, misses under o
 
   // The scrape is counted once it answered.
   auto again = client.get("/metrics").text();
-  CHECK(sample_value(again, R"(vial_http_requests_total{route="/metrics",method="GET",status="200"})") == 1);
+  CHECK(sample_value(
+            again, R"(vial_http_requests_total{route="/metrics",method="GET",status="200"})") == 1);
 }
 
-TEST_CASE("a coroutine route is counted once, bridged or on the event loop",
-          "[app][metrics]") {
+TEST_CASE("a coroutine route is counted once, bridged or on the event loop", "[app][metrics]") {
   vial::app app;
   app.get("/bridged", []() -> vial::task<std::string> { co_return "b"; });
   app.get("/loop", []() -> vial::task<std::string> { co_return "l"; },
@@ -134,8 +150,10 @@ TEST_CASE("a coroutine route is counted once, bridged or on the event loop",
   client.get("/bridged");
   client.get("/loop");
   const auto text = client.get("/metrics").text();
-  CHECK(sample_value(text, R"(vial_http_requests_total{route="/bridged",method="GET",status="200"})") == 1);
-  CHECK(sample_value(text, R"(vial_http_requests_total{route="/loop",method="GET",status="200"})") == 1);
+  CHECK(sample_value(
+            text, R"(vial_http_requests_total{route="/bridged",method="GET",status="200"})") == 1);
+  CHECK(sample_value(text,
+                     R"(vial_http_requests_total{route="/loop",method="GET",status="200"})") == 1);
 }
 
 TEST_CASE("blocking-pool overloads, background work by state and user collectors are scraped",

@@ -1,8 +1,7 @@
-#include "vial/app/app.hpp"
-
 #include <string>
 
 #include "support/catch.hpp"
+#include "vial/app/app.hpp"
 #include "vial/app/session.hpp"
 #include "vial/testing/test_client.hpp"
 
@@ -21,7 +20,8 @@ vial::test_request proxied_request() {
 void add_proxy_routes(vial::app& app) {
   app.get("/who", [&app](const vial::request& req) {
     return std::string(req.remote_address()) + " " + std::string(req.scheme()) + " " +
-           app.url_for(req, "user", {{"id", "7"}}, true) + " " + app.url_for(req, "user", {{"id", "7"}});
+           app.url_for(req, "user", {{"id", "7"}}, true) + " " +
+           app.url_for(req, "user", {{"id", "7"}});
   });
   app.get("/users/<int:id>", [](int id) { return std::to_string(id); }, {.endpoint = "user"});
   app.get("/docs/", [] { return "docs"; });
@@ -65,7 +65,8 @@ TEST_CASE("the session cookie is Secure when the client came over https through 
     return "ok";
   });
   vial::test_client client(app);
-  auto cookie = std::string(client.get("/login", proxied_request()).header("Set-Cookie").value_or(""));
+  auto cookie =
+      std::string(client.get("/login", proxied_request()).header("Set-Cookie").value_or(""));
   CHECK((cookie.find("; Secure") != std::string::npos) == (proto == 1));
 }
 

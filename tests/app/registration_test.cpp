@@ -1,11 +1,10 @@
-#include "vial/app/app.hpp"
-
 #include <chrono>
 #include <memory>
 #include <tuple>
 #include <type_traits>
 
 #include "support/catch.hpp"
+#include "vial/app/app.hpp"
 #include "vial/routing/error.hpp"
 #include "vial/testing/test_client.hpp"
 
@@ -51,8 +50,9 @@ TEST_CASE("registering after the first request is rejected", "[app][registration
   app.get("/", [] { return ""; });
   vial::test_client(app).get("/");
   CHECK(app.is_frozen());
-  CHECK_THROWS_WITH(app.get("/late", [] { return ""; }),
-                    Catch::StartsWith("cannot register rule '/late' after the app started serving"));
+  CHECK_THROWS_WITH(
+      app.get("/late", [] { return ""; }),
+      Catch::StartsWith("cannot register rule '/late' after the app started serving"));
   CHECK_THROWS_AS(app.before_request([](vial::request&) {}), vial::setup_error);
 }
 

@@ -1,11 +1,10 @@
-#include "vial/app/app.hpp"
-
 #include <set>
 #include <stdexcept>
 #include <string>
 
 #include "support/catch.hpp"
 #include "support/log_capture.hpp"
+#include "vial/app/app.hpp"
 #include "vial/testing/test_client.hpp"
 
 namespace {

@@ -1,12 +1,12 @@
 #include "vial/app/session.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <array>
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "support/catch.hpp"
 #include "vial/testing/test_client.hpp"
@@ -28,9 +28,7 @@ void add_counter_routes(vial::app& app) {
     s.set("n", n);
     return std::to_string(n);
   });
-  app.get("/read", [](vial::request& req) {
-    return vial::session_of(req).get("n", 0).dump();
-  });
+  app.get("/read", [](vial::request& req) { return vial::session_of(req).get("n", 0).dump(); });
   app.get("/logout", [](vial::request& req) {
     vial::session_of(req).clear();
     return "bye";
@@ -100,8 +98,7 @@ TEST_CASE("a forged or tampered session cookie is ignored", "[app][session][host
 
   SECTION("payload changed, signature kept") {
     // {"n":1000} in base64url, with the original timestamp and signature.
-    const std::string forged =
-        "eyJuIjoxMDAwfQ" + good.substr(good.find('.'));
+    const std::string forged = "eyJuIjoxMDAwfQ" + good.substr(good.find('.'));
     client.set_cookie("session", forged);
   }
   SECTION("signature altered") {
@@ -112,12 +109,8 @@ TEST_CASE("a forged or tampered session cookie is ignored", "[app][session][host
   SECTION("signed with another key") {
     client.set_cookie("session", vial::encode_session_cookie({{"n", 1000}}, "other"));
   }
-  SECTION("garbage") {
-    client.set_cookie("session", "...");
-  }
-  SECTION("unsigned payload") {
-    client.set_cookie("session", "eyJuIjoxMDAwfQ");
-  }
+  SECTION("garbage") { client.set_cookie("session", "..."); }
+  SECTION("unsigned payload") { client.set_cookie("session", "eyJuIjoxMDAwfQ"); }
   CHECK(client.get("/read").text() == "0");
 }
 
@@ -141,8 +134,8 @@ TEST_CASE("a signed session cookie with a timestamp no clock can hold is refused
   // overflows int64 and, wrapped, would read as one minute before `now`.
   const auto cookie = sign_session_value("eyJuIjoxfQ.36028798718963968", "k");
   CHECK_FALSE(vial::decode_session_cookie(cookie, "k", hours(1), now));
-  CHECK_FALSE(vial::decode_session_cookie(sign_session_value("eyJuIjoxfQ.-5", "k"), "k",
-                                          hours(1), now));
+  CHECK_FALSE(
+      vial::decode_session_cookie(sign_session_value("eyJuIjoxfQ.-5", "k"), "k", hours(1), now));
   // The signer above agrees with vial's: an ordinary stamp verifies.
   const auto fine = vial::decode_session_cookie(sign_session_value("eyJuIjoxfQ.1700000000", "k"),
                                                 "k", hours(1), now);
@@ -153,9 +146,8 @@ TEST_CASE("a signed session cookie with a timestamp no clock can hold is refused
 TEST_CASE("writing a session without a secret key is a logged 500", "[app][session][errors]") {
   std::vector<std::string> logged;
   vial::app app;
-  app.set_logger(vial::logger([&](vial::log_level, std::string_view m) {
-    logged.emplace_back(m);
-  }));
+  app.set_logger(
+      vial::logger([&](vial::log_level, std::string_view m) { logged.emplace_back(m); }));
   vial::enable_sessions(app);
   add_counter_routes(app);
   test_client client(app);
@@ -217,9 +209,8 @@ TEST_CASE("hooks registered after enable_sessions see the loaded session", "[app
     vial::session_of(req).set("user", "ada");
     return "welcome";
   });
-  app.get("/me", [](vial::request& req) {
-    return vial::session_of(req).get("user").get<std::string>();
-  });
+  app.get("/me",
+          [](vial::request& req) { return vial::session_of(req).get("user").get<std::string>(); });
   test_client client(app);
   CHECK(client.get("/me").status() == 401);
   CHECK(client.get("/login").text() == "welcome");

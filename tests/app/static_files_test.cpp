@@ -23,7 +23,8 @@ void write_file(const fs::path& p, const std::string& content) {
 struct site {
   site() {
     std::random_device rd;
-    base = fs::temp_directory_path() / ("vial-static-" + std::to_string(rd()) + std::to_string(rd()));
+    base =
+        fs::temp_directory_path() / ("vial-static-" + std::to_string(rd()) + std::to_string(rd()));
     root = base / "public";
     write_file(root / "hello.txt", "hello world");
     write_file(root / "css" / "site.css", "body{}");
@@ -72,12 +73,12 @@ TEST_CASE("static paths never leave the folder", "[app][static][hostile]") {
   vial::app app;
   app.static_folder("/static", s.root.string());
   test_client client(app);
-  auto target = GENERATE(as<std::string>{}, "/static/../secret.txt", "/static/%2e%2e/secret.txt",
-                         "/static/%2E%2E/secret.txt", "/static/css/../../secret.txt",
-                         "/static/css/%2e%2e/%2e%2e/secret.txt", "/static/..%2fsecret.txt",
-                         "/static/%2e%2e%2fsecret.txt", "/static/..%5csecret.txt",
-                         "/static/escape.txt", "/static/up/secret.txt", "/static//etc/passwd",
-                         "/static/hello.txt%00.png");
+  auto target =
+      GENERATE(as<std::string>{}, "/static/../secret.txt", "/static/%2e%2e/secret.txt",
+               "/static/%2E%2E/secret.txt", "/static/css/../../secret.txt",
+               "/static/css/%2e%2e/%2e%2e/secret.txt", "/static/..%2fsecret.txt",
+               "/static/%2e%2e%2fsecret.txt", "/static/..%5csecret.txt", "/static/escape.txt",
+               "/static/up/secret.txt", "/static//etc/passwd", "/static/hello.txt%00.png");
   CAPTURE(target);
   auto r = client.get(target);
   CHECK(r.text().find("top secret") == std::string::npos);
@@ -112,14 +113,16 @@ TEST_CASE("conditional requests answer 304", "[app][static][conditional]") {
             .status() == 304);
   CHECK(client.get("/static/hello.txt", {.headers = {{"If-None-Match", "\"other\""}}}).status() ==
         200);
-  CHECK(client.get("/static/hello.txt", {.headers = {{"If-Modified-Since", modified}}})
-            .status() == 304);
-  CHECK(client.get("/static/hello.txt",
-                   {.headers = {{"If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}}})
+  CHECK(client.get("/static/hello.txt", {.headers = {{"If-Modified-Since", modified}}}).status() ==
+        304);
+  CHECK(client
+            .get("/static/hello.txt",
+                 {.headers = {{"If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}}})
             .status() == 200);
   // If-None-Match wins over If-Modified-Since.
-  CHECK(client.get("/static/hello.txt", {.headers = {{"If-None-Match", "\"other\""},
-                                                     {"If-Modified-Since", modified}}})
+  CHECK(client
+            .get("/static/hello.txt",
+                 {.headers = {{"If-None-Match", "\"other\""}, {"If-Modified-Since", modified}}})
             .status() == 200);
 }
 
@@ -144,8 +147,8 @@ TEST_CASE("range requests answer 206 or 416", "[app][static][range]") {
   CHECK(past.header("Content-Range") == std::optional<std::string_view>("bytes */11"));
   CHECK(range("bytes=-0").status() == 416);
   // Malformed or multiple ranges are ignored: the whole file.
-  for (const char* ignored : {"bytes=5-1", "bytes=a-b", "items=0-1", "bytes=0-1,3-4",
-                              "bytes=99999999999999999999999-"}) {
+  for (const char* ignored :
+       {"bytes=5-1", "bytes=a-b", "items=0-1", "bytes=0-1,3-4", "bytes=99999999999999999999999-"}) {
     CAPTURE(ignored);
     auto whole = range(ignored);
     CHECK(whole.status() == 200);
@@ -154,8 +157,9 @@ TEST_CASE("range requests answer 206 or 416", "[app][static][range]") {
   auto etag = std::string(client.get("/static/hello.txt").header("ETag").value_or(""));
   CHECK(client.get("/static/hello.txt", {.headers = {{"Range", "bytes=0-4"}, {"If-Range", etag}}})
             .status() == 206);
-  CHECK(client.get("/static/hello.txt",
-                   {.headers = {{"Range", "bytes=0-4"}, {"If-Range", "\"stale\""}}})
+  CHECK(client
+            .get("/static/hello.txt",
+                 {.headers = {{"Range", "bytes=0-4"}, {"If-Range", "\"stale\""}}})
             .status() == 200);
 }
 
@@ -182,8 +186,7 @@ TEST_CASE("large files are streamed in chunks, ranges included", "[app][static][
   CHECK(direct.is_stream());
 }
 
-TEST_CASE("send_file sets attachment names safely and guesses content types",
-          "[app][static]") {
+TEST_CASE("send_file sets attachment names safely and guesses content types", "[app][static]") {
   site s;
   vial::request req("GET", "/");
   auto r = vial::send_file(req, s.root / "hello.txt",

@@ -86,8 +86,7 @@ TEST_CASE("a method view answers the methods it lacks with 405 and Allow", "[app
 TEST_CASE("view members bind the rule's parameters, sync and async mixed", "[app][view]") {
   auto store = std::make_shared<user_store>();
   vial::app app;
-  app.add_view("/users/<int:id>", std::make_shared<users_api>(store),
-               {.endpoint = "user"});
+  app.add_view("/users/<int:id>", std::make_shared<users_api>(store), {.endpoint = "user"});
   test_client client(app);
   CHECK(client.get("/users/1").text() == "bob");
   CHECK(client.get("/users/7").status() == 404);
@@ -121,8 +120,7 @@ TEST_CASE("add_view constructs the view from arguments and may serve several rul
           "[app][view]") {
   vial::app app;
   app.add_view<counter_view>("/count", 10);
-  app.add_view({"/a", "/b"}, std::make_shared<async_method_view>(),
-               {.endpoint = "ab"});
+  app.add_view({"/a", "/b"}, std::make_shared<async_method_view>(), {.endpoint = "ab"});
   test_client client(app);
   CHECK(client.get("/count").text() == "10");
   CHECK(client.get("/count").text() == "11");
@@ -136,6 +134,5 @@ TEST_CASE("a view whose members take different parameters is rejected at registr
   vial::app app;
   CHECK_THROWS_AS(app.add_view("/m/<int:id>", std::make_shared<mismatched_view>()),
                   vial::setup_error);
-  CHECK_THROWS_AS(app.add_view("/m/<name>", std::make_shared<counter_view>(1)),
-                  vial::setup_error);
+  CHECK_THROWS_AS(app.add_view("/m/<name>", std::make_shared<counter_view>(1)), vial::setup_error);
 }

@@ -1,8 +1,8 @@
 #include "vial/app/websocket.hpp"
 
 #include <atomic>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "support/catch.hpp"
 #include "vial/app/app.hpp"
@@ -148,12 +148,12 @@ TEST_CASE("a blueprint's WebSocket route is served under its prefix with its hoo
 TEST_CASE("the first subprotocol of the route's list that the client offers is chosen",
           "[app][websocket]") {
   vial::app app;
-  app.websocket(
-      "/ws/proto", [](websocket& ws) -> task<void> { co_await ws.send(ws.subprotocol()); },
-      {.subprotocols = {"chat.v2", "chat.v1"}});
+  app.websocket("/ws/proto",
+                [](websocket& ws) -> task<void> { co_await ws.send(ws.subprotocol()); },
+                {.subprotocols = {"chat.v2", "chat.v1"}});
   vial::test_client client(app);
-  auto ws = client.websocket("/ws/proto",
-                             {.headers = {{"Sec-WebSocket-Protocol", "chat.v1, chat.v2"}}});
+  auto ws =
+      client.websocket("/ws/proto", {.headers = {{"Sec-WebSocket-Protocol", "chat.v1, chat.v2"}}});
   CHECK(ws.subprotocol() == "chat.v2");
   CHECK(ws.receive().data == "chat.v2");
   auto none = client.websocket("/ws/proto", {.headers = {{"Sec-WebSocket-Protocol", "other"}}});
@@ -188,8 +188,7 @@ TEST_CASE("a handler that throws closes with 1011", "[app][websocket]") {
   CHECK(m.code == 1011);
 }
 
-TEST_CASE("a hub broadcasts to every member of a room and no one else",
-          "[app][websocket][hub]") {
+TEST_CASE("a hub broadcasts to every member of a room and no one else", "[app][websocket][hub]") {
   vial::app app;
   vial::websocket_hub hub;
   app.websocket("/chat/<room>", [&hub](websocket& ws, std::string room) -> task<void> {
@@ -224,16 +223,15 @@ TEST_CASE("a posted message to a reader past max_queued_bytes closes it with 100
   vial::app app;
   vial::websocket_hub hub;
   std::atomic<bool> joined{false};
-  app.websocket(
-      "/feed",
-      [&](websocket& ws) -> task<void> {
-        auto member = hub.join("all", ws);
-        joined = true;
-        for (;;) {
-          if ((co_await ws.receive()).is_close()) co_return;
-        }
-      },
-      {.max_queued_bytes = 1000});
+  app.websocket("/feed",
+                [&](websocket& ws) -> task<void> {
+                  auto member = hub.join("all", ws);
+                  joined = true;
+                  for (;;) {
+                    if ((co_await ws.receive()).is_close()) co_return;
+                  }
+                },
+                {.max_queued_bytes = 1000});
   vial::test_client client(app);
   auto ws = client.websocket("/feed");
   while (!joined) std::this_thread::yield();

@@ -77,10 +77,12 @@ TEST_CASE("drain abandons work past its deadline and reports it", "[async][backg
   vial::testing::log_capture log;
   vial::background_executor ex(1, &log.logger());
   std::atomic<bool> finished{false};
-  auto h = ex.spawn([](std::atomic<bool>& f) -> vial::task<void> {
-    co_await vial::sleep_for(10s);
-    f = true;
-  }(finished), "slow-report");
+  auto h = ex.spawn(
+      [](std::atomic<bool>& f) -> vial::task<void> {
+        co_await vial::sleep_for(10s);
+        f = true;
+      }(finished),
+      "slow-report");
   CHECK(ex.drain(30ms) == 1);
   CHECK(h.state() == vial::background_state::abandoned);
   CHECK(log.contains("slow-report"));
@@ -88,8 +90,7 @@ TEST_CASE("drain abandons work past its deadline and reports it", "[async][backg
   CHECK_FALSE(finished);
 }
 
-TEST_CASE("finishing work costs the same however much other work is live",
-          "[async][background]") {
+TEST_CASE("finishing work costs the same however much other work is live", "[async][background]") {
   // 100k live entries: removal by search made each finish walk the whole live set (minutes of
   // CPU here); with constant-time removal the whole batch takes well under a second.
   constexpr int count = 100'000;

@@ -57,8 +57,7 @@ TEST_CASE("async_to_sync inside a driven coroutine throws bridge_error at once",
           "[async][bridge]") {
   auto nested = []() -> vial::task<int> { co_return vial::async_to_sync(answer()); };
   CHECK_THROWS_AS(vial::async_to_sync(nested()), vial::bridge_error);
-  CHECK_THROWS_WITH(vial::async_to_sync(nested()),
-                    Catch::Contains("co_await the task instead"));
+  CHECK_THROWS_WITH(vial::async_to_sync(nested()), Catch::Contains("co_await the task instead"));
   CHECK_FALSE(vial::in_bridge());
 }
 
@@ -72,7 +71,8 @@ TEST_CASE("work a task spawned and did not await never survives into the next ca
     auto ex = co_await asio::this_coro::executor;
     asio::co_spawn(
         ex,
-        [](std::shared_ptr<std::atomic<bool>> f, [[maybe_unused]] sets_on_destroy guard) -> vial::task<void> {
+        [](std::shared_ptr<std::atomic<bool>> f,
+           [[maybe_unused]] sets_on_destroy guard) -> vial::task<void> {
           co_await vial::sleep_for(30ms);
           *f = true;
         }(fired, sets_on_destroy{destroyed}),
@@ -191,8 +191,7 @@ TEST_CASE("an exception thrown while creating the task is rethrown", "[async][br
 // The portable path cannot tell a task that can never finish from one that waits: co_spawn's
 // work guards keep its context from running out of work.
 #if VIAL_BRIDGE_FAST_PATH
-TEST_CASE("a task that can never finish throws, and the thread bridges again",
-          "[async][bridge]") {
+TEST_CASE("a task that can never finish throws, and the thread bridges again", "[async][bridge]") {
   // The task waits on an operation whose completion handler is kept outside the context and
   // never called, so the context runs out of work with the task unfinished.
   std::shared_ptr<void> kept_handler;
@@ -225,7 +224,7 @@ TEST_CASE("a lost task whose handler is called later does not reach the run in p
     co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
         [&](auto handler) {
           auto kept = std::make_shared<decltype(handler)>(std::move(handler));
-          resume_lost = [kept] { std::move(*kept)(); };
+          resume_lost = [kept] { std::move (*kept)(); };
         },
         asio::use_awaitable);
     lost_finished = true;

@@ -46,8 +46,8 @@ TEST_CASE("gather returns values in argument order, not completion order", "[asy
 
 TEST_CASE("gather runs its tasks concurrently", "[async][gather]") {
   auto start = clock_type::now();
-  vial::async_to_sync(vial::gather(value_after(1, 100ms), value_after(2, 100ms),
-                                   value_after(3, 100ms)));
+  vial::async_to_sync(
+      vial::gather(value_after(1, 100ms), value_after(2, 100ms), value_after(3, 100ms)));
   CHECK(clock_type::now() - start < 250ms);
 }
 
@@ -118,8 +118,8 @@ TEST_CASE("a failing task in a range cancels the rest", "[async][gather]") {
 }
 
 TEST_CASE("gather_settled returns every outcome", "[async][gather]") {
-  auto [a, b] = vial::async_to_sync(
-      vial::gather_settled(value_after(5, 1ms), fail_after("bad", 1ms)));
+  auto [a, b] =
+      vial::async_to_sync(vial::gather_settled(value_after(5, 1ms), fail_after("bad", 1ms)));
   REQUIRE(a.has_value());
   CHECK(a.value() == 5);
   CHECK_FALSE(b.has_value());
@@ -127,8 +127,7 @@ TEST_CASE("gather_settled returns every outcome", "[async][gather]") {
   CHECK(b.error() != nullptr);
 }
 
-TEST_CASE("gather_settled over a range keeps order and lets every task finish",
-          "[async][gather]") {
+TEST_CASE("gather_settled over a range keeps order and lets every task finish", "[async][gather]") {
   std::vector<vial::task<int>> tasks;
   tasks.push_back(fail_after("x", 1ms));
   tasks.push_back(value_after(2, 20ms));

@@ -57,15 +57,13 @@ TEST_CASE("a request executor counts the work tracked through it in its scope",
   CHECK(erased.target<request_executor>()->scope() == f.scope.get());
 }
 
-TEST_CASE("a pending timer is the request's work until it completes",
-          "[async][request_executor]") {
+TEST_CASE("a pending timer is the request's work until it completes", "[async][request_executor]") {
   scope_fixture f;
   bool fired = false;
   asio::steady_timer timer(f.context);
   timer.expires_after(1ms);
-  timer.async_wait(asio::bind_executor(f.executor(), [&](boost::system::error_code) {
-    fired = true;
-  }));
+  timer.async_wait(
+      asio::bind_executor(f.executor(), [&](boost::system::error_code) { fired = true; }));
   CHECK(f.scope->outstanding() > 0);
   f.context.run();
   CHECK(fired);
@@ -78,10 +76,13 @@ TEST_CASE("finishing with work left warns with the label and drops later complet
           "[async][request_executor]") {
   scope_fixture f;
   auto ran = std::make_shared<std::atomic<bool>>(false);
-  asio::co_spawn(f.executor(), [](std::shared_ptr<std::atomic<bool>> r) -> vial::task<void> {
-    co_await vial::sleep_for(5ms);
-    *r = true;
-  }(ran), asio::detached);
+  asio::co_spawn(
+      f.executor(),
+      [](std::shared_ptr<std::atomic<bool>> r) -> vial::task<void> {
+        co_await vial::sleep_for(5ms);
+        *r = true;
+      }(ran),
+      asio::detached);
   f.context.poll();  // started, now waiting on its timer
   CHECK(f.scope->finish());
   CHECK(f.log.contains("GET /x: work spawned by the coroutine was still pending"));
@@ -100,20 +101,21 @@ TEST_CASE("each resumption in a scope sets the pool and refuses a nested async_t
   auto scope = std::make_shared<request_scope>(
       vial::detail::request_scope_options{.label = "GET /y", .pool = &pool}, context);
   std::string seen;
-  asio::co_spawn(request_executor(context->get_executor(), scope),
-                 [&]() -> vial::task<void> {
-                   auto work = [] { return 1; };
-                   co_await vial::to_thread(work);
-                   seen += &vial::current_blocking_pool() == &pool ? "scope pool" : "other pool";
-                   seen += vial::detail::current_request_scope() == scope.get() ? ";in scope" : "";
-                   auto inner = []() -> vial::task<int> { co_return 1; };
-                   try {
-                     vial::async_to_sync(inner());
-                   } catch (const vial::bridge_error&) {
-                     seen += ";bridge_error";
-                   }
-                 },
-                 asio::detached);
+  asio::co_spawn(
+      request_executor(context->get_executor(), scope),
+      [&]() -> vial::task<void> {
+        auto work = [] { return 1; };
+        co_await vial::to_thread(work);
+        seen += &vial::current_blocking_pool() == &pool ? "scope pool" : "other pool";
+        seen += vial::detail::current_request_scope() == scope.get() ? ";in scope" : "";
+        auto inner = []() -> vial::task<int> { co_return 1; };
+        try {
+          vial::async_to_sync(inner());
+        } catch (const vial::bridge_error&) {
+          seen += ";bridge_error";
+        }
+      },
+      asio::detached);
   context->run();
   CHECK(seen == "scope pool;in scope;bridge_error");
   CHECK(vial::detail::current_request_scope() == nullptr);  // restored after each resumption
@@ -126,7 +128,8 @@ TEST_CASE("a resumption that runs past the slow-step threshold is reported",
   asio::io_context context{1};
   auto scope = std::make_shared<request_scope>(vial::detail::request_scope_options{
       .label = "GET /slow", .log = &log.logger(), .slow_step = 10ms});
-  asio::post(request_executor(context.get_executor(), scope), [] { std::this_thread::sleep_for(30ms); });
+  asio::post(request_executor(context.get_executor(), scope),
+             [] { std::this_thread::sleep_for(30ms); });
   asio::post(request_executor(context.get_executor(), scope), [] {});
   context.run();
   CHECK(log.contains("GET /slow: a step of the coroutine ran"));

@@ -56,8 +56,7 @@ TEST_CASE("work that catches the cancellation cannot await again", "[async][time
   CHECK_FALSE(resumed);
 }
 
-TEST_CASE("with_timeout rethrows a fast failure at once, not at the deadline",
-          "[async][timeout]") {
+TEST_CASE("with_timeout rethrows a fast failure at once, not at the deadline", "[async][timeout]") {
   auto failing = []() -> vial::task<int> {
     co_await vial::sleep_for(1ms);
     throw std::runtime_error("upstream refused");

@@ -28,22 +28,20 @@ TEST_CASE("to_thread runs blocking code on another thread and returns its value"
 }
 
 TEST_CASE("to_thread rethrows the blocking code's exception", "[async][to_thread]") {
-  CHECK_THROWS_WITH(vial::async_to_sync(vial::to_thread([]() -> int {
-                      throw std::runtime_error("disk on fire");
-                    })),
+  CHECK_THROWS_WITH(vial::async_to_sync(
+                        vial::to_thread([]() -> int { throw std::runtime_error("disk on fire"); })),
                     "disk on fire");
 }
 
-TEST_CASE("two gathered 100 ms blocking calls take about 100 ms, not 200",
-          "[async][to_thread]") {
+TEST_CASE("two gathered 100 ms blocking calls take about 100 ms, not 200", "[async][to_thread]") {
   vial::blocking_pool pool(2);
   auto block = [] {
     std::this_thread::sleep_for(100ms);
     return 1;
   };
   auto start = clock_type::now();
-  auto [a, b] = vial::async_to_sync(
-      vial::gather(vial::to_thread(pool, block), vial::to_thread(pool, block)));
+  auto [a, b] =
+      vial::async_to_sync(vial::gather(vial::to_thread(pool, block), vial::to_thread(pool, block)));
   auto elapsed = clock_type::now() - start;
   CHECK(a + b == 2);
   CHECK(elapsed < 190ms);
@@ -158,9 +156,9 @@ TEST_CASE("blocking work cancelled while it waits for a thread never runs",
   latch gate;
   pool.submit([&] { gate.wait(); });
   std::atomic<bool> written{false};
-  CHECK_THROWS_AS(vial::async_to_sync(vial::with_timeout(
-                      vial::to_thread(pool, [&] { written = true; }), 50ms)),
-                  vial::timeout_error);
+  CHECK_THROWS_AS(
+      vial::async_to_sync(vial::with_timeout(vial::to_thread(pool, [&] { written = true; }), 50ms)),
+      vial::timeout_error);
   gate.release();
   CHECK(drained(pool));
   CHECK_FALSE(written.load());  // the caller saw a timeout, so nothing was written

@@ -65,8 +65,7 @@ TEST_CASE("an unknown path comes back as a response, not an exception", "[client
   CHECK_THROWS_WITH(r.raise_for_status(), "upstream " + up.url("/nope") + " answered 404");
 }
 
-TEST_CASE("json parses the body and names the URL when the body is not JSON",
-          "[client][json]") {
+TEST_CASE("json parses the body and names the URL when the body is not JSON", "[client][json]") {
   upstream up;
   http_client client;
   auto r = get(client, up.url("/json"));
@@ -75,8 +74,7 @@ TEST_CASE("json parses the body and names the URL when the body is not JSON",
   auto bad = get(client, up.url("/not-json"));
   CHECK_THROWS_AS(bad.json(), client_error);
   CHECK(kind_of([&] { (void)bad.json(); }) == client_errc::invalid_json);
-  CHECK_THROWS_WITH(bad.json(), Catch::Matchers::StartsWith("response from " +
-                                                            up.url("/not-json") +
+  CHECK_THROWS_WITH(bad.json(), Catch::Matchers::StartsWith("response from " + up.url("/not-json") +
                                                             " is not valid JSON"));
 }
 
@@ -158,14 +156,14 @@ TEST_CASE("redirects are followed and bounded", "[client][redirect]") {
     CHECK(kind_of([&] { get(client, up.url("/loop")); }) == client_errc::too_many_redirects);
   }
   SECTION("303 turns a POST into a GET without its body") {
-    auto j = vial::async_to_sync(client.post(up.url("/see-other"), nlohmann::json{{"a", 1}}))
-                 .json();
+    auto j =
+        vial::async_to_sync(client.post(up.url("/see-other"), nlohmann::json{{"a", 1}})).json();
     CHECK(j["method"] == "GET");
     CHECK(j["body"] == "");
   }
   SECTION("307 keeps the method and the body, resolving a relative Location") {
-    auto j = vial::async_to_sync(client.post(up.url("/temporary"), nlohmann::json{{"a", 1}}))
-                 .json();
+    auto j =
+        vial::async_to_sync(client.post(up.url("/temporary"), nlohmann::json{{"a", 1}})).json();
     CHECK(j["method"] == "POST");
     CHECK(j["body"] == R"({"a":1})");
   }
@@ -266,9 +264,8 @@ TEST_CASE("cancelling the caller with with_timeout closes the connection mid-req
           "[client][timeout]") {
   upstream up;
   http_client client({.pool_size_per_host = 1});
-  CHECK_THROWS_WITH(
-      vial::async_to_sync(vial::with_timeout(client.get(up.url("/hang")), 100ms)),
-      "operation timed out after 100 ms");
+  CHECK_THROWS_WITH(vial::async_to_sync(vial::with_timeout(client.get(up.url("/hang")), 100ms)),
+                    "operation timed out after 100 ms");
   CHECK(up.wait_for_disconnects(1, 5s));
   CHECK(client.idle_connections() == 0);
   CHECK(get(client, up.url("/hello")).text() == "hello");
@@ -289,8 +286,7 @@ TEST_CASE("an exhausted pool makes callers wait rather than fail", "[client][poo
   CHECK(took >= 150ms);  // three waves of two
 }
 
-TEST_CASE("a waiter that reaches its deadline while the pool is full times out",
-          "[client][pool]") {
+TEST_CASE("a waiter that reaches its deadline while the pool is full times out", "[client][pool]") {
   upstream up;
   http_client client({.pool_size_per_host = 1});
   vial::request_options slow, quick;
@@ -353,8 +349,7 @@ TEST_CASE("a call that finds the pool full past pool_wait_timeout fails with poo
           "[client][pool][fairness]") {
   upstream up;
   http_client client({.pool_size_per_host = 1, .pool_wait_timeout = 100ms});
-  auto both = vial::gather_settled(client.get(up.url("/delay/1000")),
-                                   client.get(up.url("/hello")));
+  auto both = vial::gather_settled(client.get(up.url("/delay/1000")), client.get(up.url("/hello")));
   auto [slow, waiting] = vial::async_to_sync(std::move(both));
   CHECK(slow.value().text() == "slept");
   try {
@@ -468,9 +463,8 @@ TEST_CASE("fetch works from sync code called inside a coroutine", "[client][sync
 TEST_CASE("destroying the client cancels calls still in flight", "[client][lifetime]") {
   upstream up;
   auto client = std::make_unique<http_client>();
-  std::thread t([&] {
-    CHECK_THROWS_AS(client->get_sync(up.url("/hang")), boost::system::system_error);
-  });
+  std::thread t(
+      [&] { CHECK_THROWS_AS(client->get_sync(up.url("/hang")), boost::system::system_error); });
   // Destroy once the call has reached the upstream.
   while (up.accepted() == 0) std::this_thread::yield();
   client.reset();
@@ -522,9 +516,9 @@ TEST_CASE("upstream faults and timeouts leave no socket open in the client",
   upstream up;
   http_client client({.read_timeout = 2s, .request_timeout = 150ms});
   const auto baseline = vial::test::open_sockets();
-  const std::vector<std::string> faults{"/not-http", "/half-head", "/bad-chunk", "/cut-chunk",
-                                        "/huge-header", "/cut", "/silent-close", "/hang",
-                                        "/delay/400"};
+  const std::vector<std::string> faults{"/not-http",     "/half-head",   "/bad-chunk",
+                                        "/cut-chunk",    "/huge-header", "/cut",
+                                        "/silent-close", "/hang",        "/delay/400"};
   for (int round = 0; round < 3; ++round) {
     for (const auto& path : faults) {
       CHECK_THROWS(get(client, up.url(path)));
@@ -540,8 +534,7 @@ TEST_CASE("upstream faults and timeouts leave no socket open in the client",
   CHECK(get(client, up.url("/hello")).text() == "hello");
 }
 
-TEST_CASE("calls made while a request is handled carry its X-Request-Id",
-          "[client][request_id]") {
+TEST_CASE("calls made while a request is handled carry its X-Request-Id", "[client][request_id]") {
   upstream up;
   http_client client;
   vial::app app({.proxy = {.x_request_id = true}});

@@ -1,10 +1,9 @@
-#include "vial/client/http_client.hpp"
-
 #include <string>
 
 #include "support/catch.hpp"
 #include "upstream.hpp"
 #include "vial/async/bridge.hpp"
+#include "vial/client/http_client.hpp"
 
 using vial::client_errc;
 using vial::client_error;
@@ -35,8 +34,7 @@ TEST_CASE("https verifies the upstream against the given CA", "[client][tls]") {
   }
 }
 
-TEST_CASE("https fails with tls when the certificate is signed by another CA",
-          "[client][tls]") {
+TEST_CASE("https fails with tls when the certificate is signed by another CA", "[client][tls]") {
   upstream up(certs().leaf_cert, certs().leaf_key);
   http_client client({.ca_file = certs().wrong_ca});
   try {

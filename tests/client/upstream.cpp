@@ -92,8 +92,9 @@ struct upstream::impl {
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         res.body() = "slept";
       } else if (path == "/chunked") {
-        co_await raw(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+        co_await raw(s,
+                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
         continue;
       } else if (path == "/big") {
         res.body() = std::string(100000, 'x');
@@ -130,12 +131,14 @@ struct upstream::impl {
         co_await raw(s, "HTTP/1.1 200 OK\r\nContent-Le");
         co_return;
       } else if (path == "/bad-chunk") {
-        co_await raw(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        "zz\r\nhello\r\n0\r\n\r\n");
+        co_await raw(s,
+                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "zz\r\nhello\r\n0\r\n\r\n");
         co_return;
       } else if (path == "/cut-chunk") {
-        co_await raw(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        "a\r\nhel");
+        co_await raw(s,
+                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "a\r\nhel");
         co_return;
       } else if (path == "/huge-header") {
         std::string head = "HTTP/1.1 200 OK\r\nX-Huge: " + std::string(200 * 1024, 'h') +

@@ -1,7 +1,6 @@
 // expect: this callback is called synchronously and returns void
-#include <vial/server/options.hpp>
-
 #include <vial/async/task.hpp>
+#include <vial/server/options.hpp>
 
 int main() {
   vial::server_options options{

@@ -9,7 +9,6 @@
 
 int main() {
   vial::blueprint shop("shop");
-  shop.post("/price/<float:amount>", [](vial::request&, int amount) {
-    return std::to_string(amount);
-  });
+  shop.post("/price/<float:amount>",
+            [](vial::request&, int amount) { return std::to_string(amount); });
 }

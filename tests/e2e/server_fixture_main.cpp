@@ -8,6 +8,8 @@
 // client's address, scheme and request id as the app sees them, and the process id).
 // Under systemd socket activation (LISTEN_FDS), serves the inherited socket instead of binding.
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <iostream>
@@ -15,14 +17,12 @@
 #include <string_view>
 #include <utility>
 
-#include <unistd.h>
+#include <boost/system/error_code.hpp>
 
 #include "server/test_app.hpp"
 #include "vial/app.hpp"
 #include "vial/http/json.hpp"
 #include "vial/server.hpp"
-
-#include <boost/system/error_code.hpp>
 
 int main(int argc, char** argv) {
   // For the emfile test under UndefinedBehaviorSanitizer: its vptr check tests a vtable for
@@ -65,16 +65,20 @@ int main(int argc, char** argv) {
   }
   if (!static_dir.empty()) app.static_folder("/static", static_dir);
   // Multipart over the wire: fields, and each file's name, type and size.
-  app.post("/form", [](vial::request& req) {
-    nlohmann::json files = nlohmann::json::array();
-    for (const auto& f : req.files()) {
-      files.push_back({{"field", f.field}, {"filename", f.filename},
-                       {"content_type", f.content_type}, {"size", f.content.size()}});
-    }
-    nlohmann::json fields = nlohmann::json::object();
-    for (const auto& [k, v] : req.form()) fields[k] = v;
-    return nlohmann::json{{"fields", fields}, {"files", files}};
-  }, {.max_body_bytes = 4 * 1024 * 1024});
+  app.post("/form",
+           [](vial::request& req) {
+             nlohmann::json files = nlohmann::json::array();
+             for (const auto& f : req.files()) {
+               files.push_back({{"field", f.field},
+                                {"filename", f.filename},
+                                {"content_type", f.content_type},
+                                {"size", f.content.size()}});
+             }
+             nlohmann::json fields = nlohmann::json::object();
+             for (const auto& [k, v] : req.form()) fields[k] = v;
+             return nlohmann::json{{"fields", fields}, {"files", files}};
+           },
+           {.max_body_bytes = 4 * 1024 * 1024});
 
   vial::server srv(app, options);
   srv.run_until_signal([](const vial::server& s) { std::cout << s.port() << std::endl; });

@@ -37,9 +37,9 @@
 #include <system_error>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "server/request_reader.hpp"
 #include "server/wire.hpp"
-#include "fuzz_check.hpp"
 #include "vial/app.hpp"
 #include "vial/async/timeout.hpp"
 #include "vial/http/json.hpp"

@@ -9,9 +9,6 @@
 // with the key is refused; an encoded object decodes to itself, and not under another key, and
 // not once it is older than max_age.
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -19,6 +16,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "fuzz_check.hpp"
 #include "vial/app/session.hpp"

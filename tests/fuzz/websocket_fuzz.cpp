@@ -39,28 +39,26 @@ struct fixture {
 
   fixture() {
     app.set_logger(vial::logger([](vial::log_level, std::string_view) {}));
-    app.websocket(
-        "/ws/<room>",
-        [this](vial::websocket& ws, std::string room) -> vial::task<void> {
-          auto member = hub.join(room, ws);
-          for (;;) {
-            auto m = co_await ws.receive();
-            if (m.is_close()) co_return;
-            if (m.data == "boom") throw std::runtime_error("boom");
-            if (m.is_text()) {
-              co_await ws.send(std::move(m.data));
-            } else {
-              hub.broadcast(room, m.data, true);
-            }
-          }
-        },
-        {.subprotocols = {"a", "b"},
-         .max_message_bytes = 4096,
-         .max_queued_bytes = 8192,
-         .handshake_timeout = std::chrono::seconds(2),
-         .idle_timeout = std::chrono::seconds(4)});
-    srv = std::make_unique<vial::server>(
-        app, vial::server_options{.port = 0, .worker_threads = 1});
+    app.websocket("/ws/<room>",
+                  [this](vial::websocket& ws, std::string room) -> vial::task<void> {
+                    auto member = hub.join(room, ws);
+                    for (;;) {
+                      auto m = co_await ws.receive();
+                      if (m.is_close()) co_return;
+                      if (m.data == "boom") throw std::runtime_error("boom");
+                      if (m.is_text()) {
+                        co_await ws.send(std::move(m.data));
+                      } else {
+                        hub.broadcast(room, m.data, true);
+                      }
+                    }
+                  },
+                  {.subprotocols = {"a", "b"},
+                   .max_message_bytes = 4096,
+                   .max_queued_bytes = 8192,
+                   .handshake_timeout = std::chrono::seconds(2),
+                   .idle_timeout = std::chrono::seconds(4)});
+    srv = std::make_unique<vial::server>(app, vial::server_options{.port = 0, .worker_threads = 1});
     srv->start();
   }
 };
@@ -169,8 +167,8 @@ void check_frames(std::string_view in) {
     if ((b0 & 0x0f) == 0x8) {
       closed = true;
       if (len >= 2) {
-        const int code = (static_cast<std::uint8_t>(in[at]) << 8) |
-                         static_cast<std::uint8_t>(in[at + 1]);
+        const int code =
+            (static_cast<std::uint8_t>(in[at]) << 8) | static_cast<std::uint8_t>(in[at + 1]);
         // The server's own codes, or a client's valid code echoed (RFC 6455 7.4: 1000-1003,
         // 1007-1014, 3000-4999); never a reserved or undefined one.
         check((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||

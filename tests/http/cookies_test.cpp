@@ -146,7 +146,8 @@ TEST_CASE("parse_http_date rejects dates system_clock cannot hold", "[http][cook
   CHECK_FALSE(vial::parse_http_date("Sun, 06 Nov 1200 08:49:37 GMT"));
   CHECK_FALSE(vial::parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"));
   CHECK_FALSE(vial::parse_http_date("Sat, 01 Jan 0000 00:00:00 GMT"));
-  CHECK(vial::parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT") == std::chrono::system_clock::time_point{});
+  CHECK(vial::parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT") ==
+        std::chrono::system_clock::time_point{});
   CHECK(vial::parse_http_date("Sun, 01 Jan 2262 00:00:00 GMT"));
   CHECK(vial::parse_http_date("Sat, 01 Jan 1800 00:00:00 GMT"));
 }

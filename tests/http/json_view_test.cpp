@@ -1,9 +1,10 @@
 #include "vial/http/json_view.hpp"
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "support/catch.hpp"
 #include "support/status_of.hpp"
@@ -63,15 +64,37 @@ TEST_CASE("typed reads check the type and name the field", "[http][json]") {
   CHECK(big == 5000000000);
   CHECK(v["age"].get<double>() == 41.0);
 
-  CHECK_THROWS_WITH([&] { int n = v["title"]; (void)n; }(), "field 'title' must be an integer");
-  CHECK_THROWS_WITH([&] { int n = v["ratio"]; (void)n; }(), "field 'ratio' must be an integer");
+  CHECK_THROWS_WITH(
+      [&] {
+        int n = v["title"];
+        (void)n;
+      }(),
+      "field 'title' must be an integer");
+  CHECK_THROWS_WITH(
+      [&] {
+        int n = v["ratio"];
+        (void)n;
+      }(),
+      "field 'ratio' must be an integer");
   CHECK_THROWS_WITH([&] { std::string s = v["age"]; }(), "field 'age' must be a string");
-  CHECK_THROWS_WITH([&] { bool b = v["age"]; (void)b; }(), "field 'age' must be a boolean");
-  CHECK_THROWS_WITH([&] { double d = v["none"]; (void)d; }(), "field 'none' must be a number");
+  CHECK_THROWS_WITH(
+      [&] {
+        bool b = v["age"];
+        (void)b;
+      }(),
+      "field 'age' must be a boolean");
+  CHECK_THROWS_WITH(
+      [&] {
+        double d = v["none"];
+        (void)d;
+      }(),
+      "field 'none' must be a number");
   CHECK_THROWS_WITH(v["big"].get<int>(),
                     "field 'big' must be an integer from -2147483648 to 2147483647");
-  CHECK_THROWS_WITH(v["neg"].get<unsigned>(), "field 'neg' must be an integer from 0 to 4294967295");
-  CHECK_THROWS_WITH(vial::json_view(nlohmann::json("x")).get<int>(), "JSON body must be an integer");
+  CHECK_THROWS_WITH(v["neg"].get<unsigned>(),
+                    "field 'neg' must be an integer from 0 to 4294967295");
+  CHECK_THROWS_WITH(vial::json_view(nlohmann::json("x")).get<int>(),
+                    "JSON body must be an integer");
 }
 
 TEST_CASE("reads of containers and other nlohmann types are checked too", "[http][json]") {
@@ -115,7 +138,8 @@ TEST_CASE("iteration yields views that name their path", "[http][json]") {
   CHECK(keys == std::vector<std::string>{"langs", "name"});
   auto it = v["user"]["langs"].begin();
   CHECK_THROWS_WITH((void)(*it)["v"], "missing field 'user.langs[0].v'");
-  CHECK_THROWS_WITH((void)v["user"].find("name")->get<int>(), "field 'user.name' must be an integer");
+  CHECK_THROWS_WITH((void)v["user"].find("name")->get<int>(),
+                    "field 'user.name' must be an integer");
   CHECK(v.find("nope") == v.end());
   auto found = vial::json_view(doc).find("age");  // outlives the view it came from
   CHECK(found.key() == "age");

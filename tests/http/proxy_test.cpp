@@ -51,8 +51,7 @@ TEST_CASE("a client cannot spoof its address through a chain longer than the tru
   CHECK(proxied({{"X-Forwarded-For", "1.1.1.1, 203.0.113.7"}}, {.x_for = 1}).remote_address() ==
         "203.0.113.7");
   // The same with the client's value in a field of its own: fields are joined in order.
-  CHECK(proxied({{"X-Forwarded-For", "1.1.1.1"}, {"X-Forwarded-For", "203.0.113.7"}},
-                {.x_for = 1})
+  CHECK(proxied({{"X-Forwarded-For", "1.1.1.1"}, {"X-Forwarded-For", "203.0.113.7"}}, {.x_for = 1})
             .remote_address() == "203.0.113.7");
   // Two trusted proxies (a load balancer, then nginx): the second value from the end.
   CHECK(proxied({{"X-Forwarded-For", "1.1.1.1, 203.0.113.7, 10.0.0.9"}}, {.x_for = 2})
@@ -70,8 +69,8 @@ TEST_CASE("a forwarding header with fewer values than trusted hops is ignored",
 
 TEST_CASE("malformed forwarded values are ignored, never trusted", "[http][proxy][malformed]") {
   const vial::proxy_options all{.x_for = 1, .x_proto = 1, .x_host = 1, .x_prefix = 1};
-  for (std::string bad : {"", "unknown", "203.0.113", "203.0.113.7:80", "999.1.1.1",
-                          "evil.example", "203.0.113.7\r\nX: y", "[2001:db8::1]"}) {
+  for (std::string bad : {"", "unknown", "203.0.113", "203.0.113.7:80", "999.1.1.1", "evil.example",
+                          "203.0.113.7\r\nX: y", "[2001:db8::1]"}) {
     CAPTURE(bad);
     CHECK(proxied({{"X-Forwarded-For", bad}}, all).remote_address() == "10.0.0.2:41000");
   }
@@ -134,9 +133,9 @@ TEST_CASE("RFC 7239 Forwarded sets address, scheme and host from the trusted ele
 }
 
 TEST_CASE("a malformed Forwarded element is ignored whole", "[http][proxy][forwarded][malformed]") {
-  for (std::string bad : {"for", "for=", "for=\"203.0.113.7", "for=a b",
-                          "for=203.0.113.7;for=1.1.1.1", "for=unknown", "for=_hidden",
-                          "for=203.0.113.7:99999", "for=\"[2001:db8::1\"", "proto=https;for"}) {
+  for (std::string bad :
+       {"for", "for=", "for=\"203.0.113.7", "for=a b", "for=203.0.113.7;for=1.1.1.1", "for=unknown",
+        "for=_hidden", "for=203.0.113.7:99999", "for=\"[2001:db8::1\"", "proto=https;for"}) {
     CAPTURE(bad);
     auto r = proxied({{"Forwarded", bad}}, {.forwarded = 1});
     CHECK(r.remote_address() == "10.0.0.2:41000");
@@ -167,20 +166,22 @@ TEST_CASE("X-Forwarded-Port sets the port part of the host, leaving out the sche
         "[2001:db8::1]:9090");
 }
 
-TEST_CASE("a spoofed X-Forwarded-Port left of the trusted hops is never read, and without "
-          "trust the header is ignored", "[http][proxy][port]") {
+TEST_CASE(
+    "a spoofed X-Forwarded-Port left of the trusted hops is never read, and without "
+    "trust the header is ignored",
+    "[http][proxy][port]") {
   // The client sent 1234; the one trusted proxy appended 8443.
   CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", "1234, 8443"}}, {.x_port = 1})
             .host() == "internal:8443");
-  CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", "1234"}}, {.x_port = 2})
-            .host() == "internal:8080");
+  CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", "1234"}}, {.x_port = 2}).host() ==
+        "internal:8080");
   CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", "8443"}}, {.x_host = 1}).host() ==
         "internal:8080");
 }
 
 TEST_CASE("a malformed X-Forwarded-Port is ignored", "[http][proxy][port][malformed]") {
-  for (std::string bad : {"", "0", "00", "65536", "99999", "-1", "+80", "80a", " 8 0", "8443:1",
-                          "0x50", "123456"}) {
+  for (std::string bad :
+       {"", "0", "00", "65536", "99999", "-1", "+80", "80a", " 8 0", "8443:1", "0x50", "123456"}) {
     CAPTURE(bad);
     CHECK(proxied({{"Host", "internal:8080"}, {"X-Forwarded-Port", bad}}, {.x_port = 1}).host() ==
           "internal:8080");

@@ -183,8 +183,7 @@ TEST_CASE("request json answers 400 with the parse position for invalid JSON",
   CHECK(status_of([] { (void)with_body("application/json", "nope").json(); }) == 400);
 }
 
-TEST_CASE("request json answers 400 for a number too large for a double",
-          "[http][request][json]") {
+TEST_CASE("request json answers 400 for a number too large for a double", "[http][request][json]") {
   CHECK_THROWS_WITH(with_body("application/json", "[1e999]").json(),
                     "invalid JSON body: number overflow parsing '1e999'");
   CHECK(status_of([] { (void)with_body("application/json", "{\"n\": -1.5e400}").json(); }) == 400);
@@ -332,8 +331,8 @@ TEST_CASE("request set_body replaces the body and what was parsed from it", "[ht
 
 TEST_CASE("refused_or_valid keeps a malformed target's error instead of throwing",
           "[http][request][refusal]") {
-  auto bad_query = vial::request::refused_or_valid("GET", "/search?q=%zz&x=1",
-                                                   {{"Cookie", "a=1"}}, "body");
+  auto bad_query =
+      vial::request::refused_or_valid("GET", "/search?q=%zz&x=1", {{"Cookie", "a=1"}}, "body");
   REQUIRE(bad_query.refusal());
   CHECK(bad_query.refusal()->status() == 400);
   CHECK(bad_query.refusal()->description() == "malformed percent-encoding in query argument 'q'");

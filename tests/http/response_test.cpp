@@ -1,7 +1,8 @@
 #include "vial/http/response.hpp"
 
-#include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "support/catch.hpp"
 

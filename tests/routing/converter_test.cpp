@@ -73,9 +73,10 @@ TEST_CASE("uuid converter takes the 8-4-4-4-12 hex form in either case", "[routi
   auto v = c.convert("123E4567-e89b-12d3-a456-426614174000");
   REQUIRE(v);
   CHECK(std::get<vial::uuid>(*v).to_string() == "123e4567-e89b-12d3-a456-426614174000");
-  auto text = GENERATE(as<std::string>{}, "", "123e4567e89b12d3a456426614174000",
-                       "123e4567-e89b-12d3-a456-42661417400", "123e4567-e89b-12d3-a456-4266141740000",
-                       "g23e4567-e89b-12d3-a456-426614174000", "{123e4567-e89b-12d3-a456-426614174000}");
+  auto text =
+      GENERATE(as<std::string>{}, "", "123e4567e89b12d3a456426614174000",
+               "123e4567-e89b-12d3-a456-42661417400", "123e4567-e89b-12d3-a456-4266141740000",
+               "g23e4567-e89b-12d3-a456-426614174000", "{123e4567-e89b-12d3-a456-426614174000}");
   CAPTURE(text);
   CHECK_FALSE(c.convert(text));
 }

@@ -86,7 +86,8 @@ TEST_CASE("router matches static and converter rules with typed params", "[routi
   m = r.match("GET", "/items/123e4567-e89b-12d3-a456-426614174000");
   REQUIRE(m.result == outcome::found);
   CHECK(m.route == item);
-  CHECK(std::get<vial::uuid>(param(m, "key")).to_string() == "123e4567-e89b-12d3-a456-426614174000");
+  CHECK(std::get<vial::uuid>(param(m, "key")).to_string() ==
+        "123e4567-e89b-12d3-a456-426614174000");
 
   CHECK(r.match("GET", "/items/not-a-uuid").result == outcome::not_found);
   CHECK(r.match("GET", "/price/9").result == outcome::not_found);
@@ -313,8 +314,7 @@ TEST_CASE("router redirects to the rule with the trailing slash", "[routing][rou
   }
 }
 
-TEST_CASE("rules with and without the trailing slash each match themselves",
-          "[routing][router]") {
+TEST_CASE("rules with and without the trailing slash each match themselves", "[routing][router]") {
   bool reversed = GENERATE(false, true);
   CAPTURE(reversed);
   vial::router r;
@@ -340,13 +340,15 @@ TEST_CASE("router rejects a rule that duplicates another for the same method",
   CHECK_NOTHROW(r.add("/users/<int:id>/", {"GET"}, "slash"));
   CHECK_NOTHROW(r.add("/users/<any(a,b):x>", {"GET"}, "any_ab"));
   CHECK_NOTHROW(r.add("/users/<any(a,c):x>", {"GET"}, "any_ac"));
-  CHECK_THROWS_WITH(r.add("/users/<any(a, 'b'):y>", {"GET"}, "any_again"),
-                    "rule '/users/<any(a, 'b'):y>' conflicts with '/users/<any(a,b):x>' for method GET");
+  CHECK_THROWS_WITH(
+      r.add("/users/<any(a, 'b'):y>", {"GET"}, "any_again"),
+      "rule '/users/<any(a, 'b'):y>' conflicts with '/users/<any(a,b):x>' for method GET");
 }
 
 TEST_CASE("router reports bad patterns and methods when adding", "[routing][router]") {
   vial::router r;
-  CHECK_THROWS_WITH(r.add("/x/<foo:y>", get, "x"), "rule '/x/<foo:y>' uses unknown converter 'foo'");
+  CHECK_THROWS_WITH(r.add("/x/<foo:y>", get, "x"),
+                    "rule '/x/<foo:y>' uses unknown converter 'foo'");
   CHECK_THROWS_WITH(r.add("/x", {}, "x"), "rule '/x' has no methods");
   CHECK_THROWS_WITH(r.add("/x", {"get"}, "x"),
                     "rule '/x' has method 'get'; methods are upper-case tokens such as GET");
@@ -367,7 +369,8 @@ TEST_CASE("url_for fills rule parameters and puts the rest in the query", "[rout
 
   CHECK(r.url_for("index") == "/");
   CHECK(r.url_for("docs") == "/docs/");
-  CHECK(r.url_for("post", {{"id", "42"}, {"slug", "hello world"}}) == "/users/42/posts/hello%20world");
+  CHECK(r.url_for("post", {{"id", "42"}, {"slug", "hello world"}}) ==
+        "/users/42/posts/hello%20world");
   CHECK(r.url_for("post", {{"slug", "a?b#c"}, {"id", "007"}}) == "/users/7/posts/a%3Fb%23c");
   CHECK(r.url_for("file", {{"file", "css/a b.css"}}) == "/files/css/a%20b.css");
   CHECK(r.url_for("page", {{"page", "help"}}) == "/help");
@@ -394,16 +397,20 @@ TEST_CASE("url_for explains what it cannot build", "[routing][router]") {
   r.add("/u/<name>", get, "name");
   CHECK_THROWS_AS(r.url_for("nope"), vial::build_error);
   CHECK_THROWS_WITH(r.url_for("nope"), "unknown endpoint 'nope'");
-  CHECK_THROWS_WITH(r.url_for("user"), "missing parameter 'id' for rule '/users/<int:id>' (endpoint 'user')");
-  CHECK_THROWS_WITH(r.url_for("user", {{"id", "abc"}}),
-                    "value 'abc' is not valid for converter int (parameter 'id' of rule '/users/<int:id>')");
-  CHECK_THROWS_WITH(r.url_for("user", {{"id", "-1"}}),
-                    "value '-1' is not valid for converter int (parameter 'id' of rule '/users/<int:id>')");
+  CHECK_THROWS_WITH(r.url_for("user"),
+                    "missing parameter 'id' for rule '/users/<int:id>' (endpoint 'user')");
+  CHECK_THROWS_WITH(
+      r.url_for("user", {{"id", "abc"}}),
+      "value 'abc' is not valid for converter int (parameter 'id' of rule '/users/<int:id>')");
+  CHECK_THROWS_WITH(
+      r.url_for("user", {{"id", "-1"}}),
+      "value '-1' is not valid for converter int (parameter 'id' of rule '/users/<int:id>')");
   CHECK_THROWS_WITH(r.url_for("page", {{"page", "contact"}}),
                     "value 'contact' is not valid for converter any (parameter 'page' of rule "
                     "'/<any(about,help):page>')");
-  CHECK_THROWS_WITH(r.url_for("name", {{"name", "a/b"}}),
-                    "value 'a/b' is not valid for converter string (parameter 'name' of rule '/u/<name>')");
+  CHECK_THROWS_WITH(
+      r.url_for("name", {{"name", "a/b"}}),
+      "value 'a/b' is not valid for converter string (parameter 'name' of rule '/u/<name>')");
   CHECK_THROWS_WITH(r.url_for("file", {{"file", "/etc"}}),
                     "value '/etc' is not valid for converter path (parameter 'file' of rule "
                     "'/files/<path:file>')");

@@ -25,7 +25,8 @@ static_assert(syntax_of("/<a>/<int:a>") == rule_syntax::duplicate_parameter_name
 
 TEST_CASE("the compile-time rule scan accepts and refuses what rule::parse does",
           "[routing][rule_check]") {
-  auto pattern = GENERATE(as<std::string>{},
+  auto pattern = GENERATE(
+      as<std::string>{},
       // valid
       "/", "/a", "/a/", "/a/b/c", "/<x>", "/<int:id>", "/u/<int:id>/<name>/", "/<float:f>",
       "/<uuid:u>", "/<path:p>", "/<path:p>/edit", "/<any(a, 'b', \"c d\"):k>", "/<any(a):k>/x",

@@ -8,12 +8,13 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "support/catch.hpp"
 #include "support/raw_client.hpp"
@@ -132,11 +133,13 @@ TEST_CASE("the access record carries the request id and the client behind a trus
   vial::app app({.proxy = {.x_for = 1}});
   app.get("/hello", [] { return "hello"; });
   record_box box;
-  vial::server srv(app, {.port = 0, .access_log = [&](const vial::access_record& r) { box.add(r); }});
+  vial::server srv(app,
+                   {.port = 0, .access_log = [&](const vial::access_record& r) { box.add(r); }});
   srv.start();
   raw_client c(srv.port());
-  c.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.1.1.1, 203.0.113.7\r\n"
-         "User-Agent: probe/1\r\nReferer: http://a.test/\r\n\r\n");
+  c.send(
+      "GET /hello HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.1.1.1, 203.0.113.7\r\n"
+      "User-Agent: probe/1\r\nReferer: http://a.test/\r\n\r\n");
   auto first = c.read_response();
   c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");  // the same connection, no proxy header
   auto second = c.read_response();

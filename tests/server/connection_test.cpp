@@ -5,11 +5,11 @@
 #include <string>
 #include <thread>
 
+#include "server/request_reader.hpp"
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
 #include "support/eventually.hpp"
 #include "support/raw_client.hpp"
-#include "server/request_reader.hpp"
 #include "vial/async/timeout.hpp"
 
 using namespace std::chrono_literals;
@@ -77,14 +77,13 @@ TEST_CASE("a request in flight holds no parser state, on a worker or on the even
 
   vial::app app;
   std::atomic<bool> entered{false};
-  app.get(
-      "/held",
-      [&entered](const vial::request&) -> vial::task<std::string> {
-        entered = true;
-        co_await vial::sleep_for(300ms);  // suspended on the loop, holding no thread
-        co_return "done";
-      },
-      {.coroutines = vial::coroutine_mode::event_loop});
+  app.get("/held",
+          [&entered](const vial::request&) -> vial::task<std::string> {
+            entered = true;
+            co_await vial::sleep_for(300ms);  // suspended on the loop, holding no thread
+            co_return "done";
+          },
+          {.coroutines = vial::coroutine_mode::event_loop});
   vial::server srv(app, {.port = 0});
   srv.start();
   raw_client held(srv.port());

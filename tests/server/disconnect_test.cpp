@@ -1,7 +1,5 @@
 // Clients that go away mid-request or mid-stream: the server must free the connection at once
 // (not at a deadline), stop the stream's producer, leak nothing and keep serving.
-#include "vial/server/server.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +17,7 @@
 #include "support/raw_client.hpp"
 #include "vial/app/stream.hpp"
 #include "vial/async/timeout.hpp"
+#include "vial/server/server.hpp"
 
 using namespace std::chrono_literals;
 using vial::test::get_request;
@@ -156,8 +155,10 @@ TEST_CASE("server frees a connection whose client leaves in the middle of the bo
   for (int i = 0; i < 20; ++i) {
     auto c = f.connect();
     if (chunked) {
-      REQUIRE(c.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
-                     "\r\n400\r\n" + std::string(300, 'x')));
+      REQUIRE(
+          c.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
+                 "\r\n400\r\n" +
+                 std::string(300, 'x')));
     } else {
       REQUIRE(c.send("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n" +
                      std::string(1000, 'x')));

@@ -1,8 +1,6 @@
 // Coroutine routes on the server's event loop, over loopback: they hold no worker, keep every
 // guarantee of the bridge (checked in both modes), are cancelled when their client leaves, and
 // are bounded by max_event_loop_requests.
-#include "vial/server/server.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -27,6 +25,7 @@
 #include "vial/async/to_thread.hpp"
 #include "vial/client/http_client.hpp"
 #include "vial/detail/request_executor.hpp"
+#include "vial/server/server.hpp"
 
 using namespace std::chrono_literals;
 using vial::coroutine_mode;
@@ -92,10 +91,13 @@ struct loop_fixture {
     });
     app.get("/leak", [this]() -> vial::task<std::string> {
       auto ex = co_await boost::asio::this_coro::executor;
-      boost::asio::co_spawn(ex, [](probe* q) -> vial::task<void> {
-        co_await vial::sleep_for(30ms);
-        q->side_effect = true;
-      }(p.get()), boost::asio::detached);
+      boost::asio::co_spawn(
+          ex,
+          [](probe* q) -> vial::task<void> {
+            co_await vial::sleep_for(30ms);
+            q->side_effect = true;
+          }(p.get()),
+          boost::asio::detached);
       co_return "leaked";
     });
     app.get("/timeout", [this]() -> vial::task<std::string> {
@@ -233,7 +235,8 @@ TEST_CASE("the HTTP client's limit per caller counts each event-loop request alo
   const auto mode = GENERATE(coroutine_mode::bridge, coroutine_mode::event_loop);
   INFO(name_of(mode));
   loop_fixture f(mode, {.worker_threads = 4});
-  f.client = std::make_unique<vial::http_client>(vial::client_options{.max_connections_per_caller = 1});
+  f.client =
+      std::make_unique<vial::http_client>(vial::client_options{.max_connections_per_caller = 1});
   auto a = f.connect();
   auto b = f.connect();
   a.send(get_request("/call"));
@@ -314,8 +317,7 @@ TEST_CASE("an event-loop step that blocks is reported with the route", "[server]
   CHECK(f.log.contains("GET /busy: a step of the coroutine ran"));
 }
 
-TEST_CASE("pipelined requests to event-loop routes are answered in order",
-          "[server][event_loop]") {
+TEST_CASE("pipelined requests to event-loop routes are answered in order", "[server][event_loop]") {
   loop_fixture f(coroutine_mode::event_loop);
   auto c = f.connect();
   c.send(get_request("/hold/50") + get_request("/where") + get_request("/hello"));

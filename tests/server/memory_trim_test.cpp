@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "support/catch.hpp"
-
 #include "vial/log.hpp"
 
 using namespace std::chrono_literals;

@@ -1,7 +1,5 @@
 // Refusals that happen after routing (a bad query escape, a body over the route's limit) are the
 // app's to answer: over loopback they must read exactly as the in-process test client's.
-#include "vial/server/server.hpp"
-
 #include <string>
 #include <vector>
 
@@ -10,6 +8,7 @@
 #include "support/catch.hpp"
 #include "support/raw_client.hpp"
 #include "vial/app/app.hpp"
+#include "vial/server/server.hpp"
 #include "vial/testing/test_client.hpp"
 
 using namespace std::chrono_literals;
@@ -38,19 +37,18 @@ TEST_CASE("refusals after routing are answered by the app, as the test client an
     int status;
     bool closes;
   };
-  auto c = GENERATE(
-      refusal_case{"bad query escape", "GET", "/search?q=%zz", "", "", 400, false},
-      refusal_case{"bad query escape, JSON asked", "GET", "/search?q=%zz", "application/json", "",
-                   400, false},
-      refusal_case{"bad path escape", "GET", "/a%zz", "", "", 400, false},
-      refusal_case{"body over the route's limit", "POST", "/small", "", std::string(4096, 'x'),
-                   413, true},
-      refusal_case{"body over the server's limit", "POST", "/echo", "", std::string(3000, 'x'),
-                   413, true},
-      refusal_case{"JSON over the route's JSON limit", "POST", "/json", "",
-                   R"({"a": "0123456789abcdef"})", 413, false},
-      refusal_case{"missing JSON field", "POST", "/title", "application/json", R"({"t": 1})", 400,
-                   false});
+  auto c = GENERATE(refusal_case{"bad query escape", "GET", "/search?q=%zz", "", "", 400, false},
+                    refusal_case{"bad query escape, JSON asked", "GET", "/search?q=%zz",
+                                 "application/json", "", 400, false},
+                    refusal_case{"bad path escape", "GET", "/a%zz", "", "", 400, false},
+                    refusal_case{"body over the route's limit", "POST", "/small", "",
+                                 std::string(4096, 'x'), 413, true},
+                    refusal_case{"body over the server's limit", "POST", "/echo", "",
+                                 std::string(3000, 'x'), 413, true},
+                    refusal_case{"JSON over the route's JSON limit", "POST", "/json", "",
+                                 R"({"a": "0123456789abcdef"})", 413, false},
+                    refusal_case{"missing JSON field", "POST", "/title", "application/json",
+                                 R"({"t": 1})", 400, false});
   INFO(c.name);
 
   vial::test_request tr{.body = c.body};

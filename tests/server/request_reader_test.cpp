@@ -150,16 +150,16 @@ TEST_CASE("request_reader holds the header section to max_header_bytes however i
           "[server][reader][limits]") {
   // 2100 bytes of header, 2048 allowed. Beast alone counted only the fields when the whole
   // header came in one read, and let it through.
-  const std::string header = "GET /a HTTP/1.1\r\nHost: x\r\nX-Fill: " + std::string(2041, 'f') +
-                             "\r\n\r\n";
+  const std::string header =
+      "GET /a HTTP/1.1\r\nHost: x\r\nX-Fill: " + std::string(2041, 'f') + "\r\n\r\n";
   REQUIRE(header.size() > 2048);
-  const std::string fits = "GET /a HTTP/1.1\r\nHost: x\r\nX-Fill: " + std::string(1990, 'f') +
-                           "\r\n\r\n";
+  const std::string fits =
+      "GET /a HTTP/1.1\r\nHost: x\r\nX-Fill: " + std::string(1990, 'f') + "\r\n\r\n";
   REQUIRE(fits.size() <= 2048);
   for (std::size_t piece : {std::size_t{8192}, std::size_t{7}}) {
     CAPTURE(piece);
-    for (const auto& [input, expected] : {std::pair{header, read_state::failed},
-                                          std::pair{fits, read_state::complete}}) {
+    for (const auto& [input, expected] :
+         {std::pair{header, read_state::failed}, std::pair{fits, read_state::complete}}) {
       reader_fixture f;
       f.options.max_header_bytes = 2048;
       std::vector<std::string_view> pieces;

@@ -1,8 +1,6 @@
 // The app's blocking pool saturated over a real server: refused work is a prompt 503, work
 // whose request timed out never runs, other routes keep answering, and everything queued
 // finishes once the pool frees up.
-#include "vial/server/server.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -15,15 +13,14 @@
 #include "support/raw_client.hpp"
 #include "vial/async/timeout.hpp"
 #include "vial/async/to_thread.hpp"
+#include "vial/server/server.hpp"
 
 using namespace std::chrono_literals;
 using vial::test::get_request;
 using vial::test::raw_client;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("a saturated blocking pool answers 503 at once and other routes keep answering",
           "[server][overload][to_thread]") {
@@ -54,7 +51,7 @@ TEST_CASE("a saturated blocking pool answers 503 at once and other routes keep a
     queries.emplace_back(srv.port(), 10000ms);
     queries.back().send(get_request("/query"));
   }
-  REQUIRE(gate.wait_entered(2));                            // both threads are stuck
+  REQUIRE(gate.wait_entered(2));                                        // both threads are stuck
   REQUIRE(vial::test::eventually([&] { return pool.queued() == 1; }));  // the third query waits
 
   // Work whose request gave up while it waited for a thread: 504, and it never runs.

@@ -1,5 +1,9 @@
 #include "vial/server/server.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -9,10 +13,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "routing/match_count.hpp"
 #include "server/test_app.hpp"
@@ -42,7 +42,9 @@ struct server_fixture {
     o.port = 0;
     return o;
   }
-  raw_client connect(std::chrono::milliseconds timeout = 5000ms) { return raw_client(srv.port(), timeout); }
+  raw_client connect(std::chrono::milliseconds timeout = 5000ms) {
+    return raw_client(srv.port(), timeout);
+  }
   // A fresh connection still gets an answer: the server survived what came before.
   bool still_serves() {
     auto c = connect();
@@ -116,7 +118,8 @@ TEST_CASE("run_until_signal stops the server when the start callback throws",
   vial::server srv(app, vial::server_options{.port = 0});
   CHECK_THROWS_WITH(srv.run_until_signal([](const vial::server&) {
     throw std::runtime_error("cannot write the port file");
-  }), "cannot write the port file");
+  }),
+                    "cannot write the port file");
   CHECK_FALSE(srv.running());
 }
 
@@ -141,7 +144,8 @@ TEST_CASE("server answers pipelined requests in order", "[server][http11]") {
   server_fixture f;
   auto c = f.connect();
   c.send(get_request("/slow") + get_request("/hello") +
-         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get_request("/hello-async"));
+         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
+         get_request("/hello-async"));
   CHECK(c.read_response().body == "slow done");
   CHECK(c.read_response().body == "hello");
   CHECK(c.read_response().body == "abc");
@@ -218,8 +222,9 @@ TEST_CASE("server answers Expect: 100-continue before the body is sent", "[serve
 TEST_CASE("server decodes chunked request bodies", "[server][http11]") {
   server_fixture f;
   auto c = f.connect();
-  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-         "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  c.send(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   auto r = c.read_response();
   CHECK(r.status == 200);
   CHECK(r.body == "hello world");
@@ -257,14 +262,15 @@ TEST_CASE("server writes the access log", "[server][log]") {
 
 TEST_CASE("server rejects malformed and smuggling-prone requests and keeps serving",
           "[server][hostile]") {
-  server_fixture f(vial::server_options{.max_header_bytes = 4096, .max_body_bytes = 1024,
-                                 .max_uri_bytes = 512});
+  server_fixture f(
+      vial::server_options{.max_header_bytes = 4096, .max_body_bytes = 1024, .max_uri_bytes = 512});
   struct hostile_case {
     const char* name;
     std::string wire;
     int status;
   };
-  auto big_header = "GET /hello HTTP/1.1\r\nHost: x\r\nX-Fill: " + std::string(5000, 'a') + "\r\n\r\n";
+  auto big_header =
+      "GET /hello HTTP/1.1\r\nHost: x\r\nX-Fill: " + std::string(5000, 'a') + "\r\n\r\n";
   auto long_uri = "GET /" + std::string(600, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n";
   auto smuggled = get_request("/hello");
   auto hostile = GENERATE_COPY(values<hostile_case>({
@@ -272,24 +278,57 @@ TEST_CASE("server rejects malformed and smuggling-prone requests and keeps servi
       {"bad header line", "GET /hello HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", 400},
       {"header section too large", big_header, 431},
       {"URI too long", long_uri, 414},
-      {"unsupported transfer coding", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
-      {"final coding not chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled, 400},
-      {"chunked twice", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n" + smuggled, 400},
-      {"Content-Length and Transfer-Encoding", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, 400},
-      {"Transfer-Encoding then Content-Length", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggled, 400},
-      {"two different Content-Lengths", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabc" + smuggled, 400},
+      {"unsupported transfer coding",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+      {"final coding not chunked",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled, 400},
+      {"chunked twice",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n" +
+           smuggled,
+       400},
+      {"Content-Length and Transfer-Encoding",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n" +
+           smuggled,
+       400},
+      {"Transfer-Encoding then Content-Length",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+       "5\r\n\r\n0\r\n\r\n" +
+           smuggled,
+       400},
+      {"two different Content-Lengths",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabc" +
+           smuggled,
+       400},
       {"missing Host", "GET /hello HTTP/1.1\r\n\r\n", 400},
       {"two Hosts", "GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
       {"invalid Host", "GET /hello HTTP/1.1\r\nHost: a b/c\r\n\r\n", 400},
       {"invalid Host port", "GET /hello HTTP/1.1\r\nHost: a:80x\r\n\r\n", 400},
       {"unsupported version", "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505},
-      {"body larger than the limit", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 413},
-      {"chunked body larger than the limit", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(2048, 'b') + "\r\n0\r\n\r\n", 413},
-      {"chunk extension over 4 KiB", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=" + std::string(20000, 'x'), 400},
-      {"chunk size with 20000 leading zeros", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(20000, '0') + "5\r\nhello\r\n0\r\n\r\n", 400},
-      {"trailer section over the header limit", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + std::string(5000, 'a') + ": b\r\n\r\n" + smuggled, 431},
-      {"obs-fold in Transfer-Encoding", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + smuggled, 400},
-      {"obs-fold in Content-Length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 3\r\n\r\nabc" + smuggled, 400},
+      {"body larger than the limit",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 413},
+      {"chunked body larger than the limit",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" +
+           std::string(2048, 'b') + "\r\n0\r\n\r\n",
+       413},
+      {"chunk extension over 4 KiB",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=" +
+           std::string(20000, 'x'),
+       400},
+      {"chunk size with 20000 leading zeros",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           std::string(20000, '0') + "5\r\nhello\r\n0\r\n\r\n",
+       400},
+      {"trailer section over the header limit",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" +
+           std::string(5000, 'a') + ": b\r\n\r\n" + smuggled,
+       431},
+      {"obs-fold in Transfer-Encoding",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" +
+           smuggled,
+       400},
+      {"obs-fold in Content-Length",
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 3\r\n\r\nabc" + smuggled, 400},
       {"lowercase HTTP-name", "GET /hello http/1.1\r\nHost: x\r\n\r\n", 400},
   }));
   INFO(hostile.name);
@@ -403,8 +442,7 @@ TEST_CASE("server closes idle keep-alive connections after the keep-alive timeou
 
 TEST_CASE("server cuts off a client that stops reading at the write deadline and frees the worker",
           "[server][hostile][timeout]") {
-  server_fixture f(
-      vial::server_options{.io_threads = 1, .worker_threads = 1, .write_timeout = 1s});
+  server_fixture f(vial::server_options{.io_threads = 1, .worker_threads = 1, .write_timeout = 1s});
   raw_client c(f.srv.port(), 5000ms, 4096);
   c.send(get_request("/big"));
   // The single worker is free for others while the big answer is stuck: a worker held by the
@@ -536,22 +574,23 @@ TEST_CASE("server sends server-sent events", "[server][stream][sse]") {
   CHECK(r.body == "data: event 0\n\ndata: event 1\n\n");
 }
 
-TEST_CASE("a graceful stop ends a sync stream waiting on its stop token long before shutdown_timeout",
-          "[server][stream][lifecycle]") {
+TEST_CASE(
+    "a graceful stop ends a sync stream waiting on its stop token long before shutdown_timeout",
+    "[server][stream][lifecycle]") {
   // The generator sends one chunk, then waits up to a minute in next() unless stopped.
   auto stopped = std::make_shared<std::atomic<bool>>(false);
   vial::app app;
   app.get("/waiting", [stopped] {
-    return vial::stream([stopped, first = true](std::stop_token stop) mutable
-                        -> std::optional<std::string> {
-      if (std::exchange(first, false)) return std::string("first\n");
-      std::mutex m;
-      std::condition_variable_any cv;
-      std::unique_lock lock(m);
-      cv.wait_for(lock, stop, 60s, [] { return false; });
-      *stopped = stop.stop_requested();
-      return std::nullopt;
-    });
+    return vial::stream(
+        [stopped, first = true](std::stop_token stop) mutable -> std::optional<std::string> {
+          if (std::exchange(first, false)) return std::string("first\n");
+          std::mutex m;
+          std::condition_variable_any cv;
+          std::unique_lock lock(m);
+          cv.wait_for(lock, stop, 60s, [] { return false; });
+          *stopped = stop.stop_requested();
+          return std::nullopt;
+        });
   });
   vial::server srv(app, {.port = 0, .shutdown_timeout = 30s});
   srv.start();
@@ -590,8 +629,10 @@ TEST_CASE("server answers a trailer value over 64 KiB with 431 and keeps serving
   // Beast threw std::length_error for it; nothing answered and the client waited 30 s.
   server_fixture f(vial::server_options{.max_header_bytes = 1024 * 1024});
   auto c = f.connect();
-  c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-         "3\r\nabc\r\n0\r\nX-Big: " + std::string(70000, 'v') + "\r\n\r\n");
+  c.send(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\nX-Big: " +
+      std::string(70000, 'v') + "\r\n\r\n");
   auto r = c.read_response();
   CHECK(r.status == 431);
   CHECK(r.header("Connection") == "close");
@@ -603,8 +644,10 @@ TEST_CASE("server closes an HTTP/1.0 connection after a chunked request despite 
           "[server][hostile]") {
   server_fixture f;
   auto c = f.connect();
-  c.send("POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
-         "3\r\nabc\r\n0\r\n\r\n" + get_request("/hello"));
+  c.send(
+      "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n" +
+      get_request("/hello"));
   auto r = c.read_response();
   CHECK(r.status == 200);
   CHECK(r.body == "abc");

@@ -95,9 +95,10 @@ TEST_CASE("a handler that computes without sleeping is replaced after a few tick
   threads.stop();
 }
 
-TEST_CASE("with one I/O thread and every worker blocked, the server still reads, answers and "
-          "queues",
-          "[server][threads]") {
+TEST_CASE(
+    "with one I/O thread and every worker blocked, the server still reads, answers and "
+    "queues",
+    "[server][threads]") {
   vial::app app;
   app.set_logger(vial::logger(nullptr));
   vial::test::handler_gate gate;

@@ -67,8 +67,9 @@ inline void add_test_routes(vial::app& a, test_state& state) {
   a.get("/hello", [](const request&) { return std::string("hello"); });
   a.get("/hello-async", [](const request&) -> task<std::string> { co_return "hello async"; });
   a.post("/echo", [](const request& r) { return response::text(r.body()); });
-  a.post("/upload", [](const request& r) { return response::text(std::to_string(r.body().size())); },
-         upload_options());
+  a.post(
+      "/upload", [](const request& r) { return response::text(std::to_string(r.body().size())); },
+      upload_options());
   a.get("/big", [](const request&) { return response::text(std::string(32 * 1024 * 1024, 'x')); });
   a.get("/nothing", [](const request&) { return response("", 204); });
   a.get("/slow", [](const request&) {

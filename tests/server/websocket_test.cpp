@@ -1,6 +1,6 @@
 // WebSockets over real loopback sockets: the handshake hand-off, protocol violations and their
 // close codes (sent as raw frames), limits, and a graceful stop.
-#include "vial/server/server.hpp"
+#include "vial/app/websocket.hpp"
 
 #include <array>
 #include <chrono>
@@ -11,7 +11,7 @@
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
 #include "support/raw_client.hpp"
-#include "vial/app/websocket.hpp"
+#include "vial/server/server.hpp"
 
 using namespace std::chrono_literals;
 using vial::task;
@@ -232,8 +232,7 @@ TEST_CASE("protocol violations close with 1002, invalid UTF-8 with 1007",
       {"a close with a reserved code", frame(0x88, close_payload(1005)), 1002},
       {"a close with a one-byte payload", frame(0x88, "x"), 1002},
       {"text that is not UTF-8", frame(0x81, "ok \xc3\x28 no"), 1007},
-      {"a fragmented text with invalid UTF-8", frame(0x01, "\xf0\x28") + frame(0x80, "\x8c"),
-       1007},
+      {"a fragmented text with invalid UTF-8", frame(0x01, "\xf0\x28") + frame(0x80, "\x8c"), 1007},
   };
   for (const auto& v : cases) {
     INFO(v.what);

@@ -1,14 +1,14 @@
 #include "server/wire.hpp"
 
 #include "support/catch.hpp"
-
 #include "vial/http/response.hpp"
 
 using vial::server_detail::check_transfer_codings;
 using vial::server_detail::coding_check;
 using vial::server_detail::valid_host;
 
-TEST_CASE("valid_host accepts names and addresses and ports and rejects the rest", "[server][wire]") {
+TEST_CASE("valid_host accepts names and addresses and ports and rejects the rest",
+          "[server][wire]") {
   CHECK(valid_host("example.com"));
   CHECK(valid_host("example.com:8080"));
   CHECK(valid_host("127.0.0.1:80"));

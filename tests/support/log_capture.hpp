@@ -12,10 +12,12 @@ namespace vial::testing {
 class log_capture {
  public:
   log_capture()
-      : logger_([this](log_level level, std::string_view message) {
-          std::lock_guard lock(mutex_);
-          lines_.push_back(std::string(to_string(level)) + " " + std::string(message));
-        }, log_level::debug) {}
+      : logger_(
+            [this](log_level level, std::string_view message) {
+              std::lock_guard lock(mutex_);
+              lines_.push_back(std::string(to_string(level)) + " " + std::string(message));
+            },
+            log_level::debug) {}
 
   const vial::logger& logger() const { return logger_; }
   std::vector<std::string> lines() const {

@@ -148,7 +148,9 @@ class raw_client {
     for (;;) {
       auto pos = buffer_.find(needle);
       if (pos != std::string::npos) return pos;
-      if (!read_some()) throw std::runtime_error("connection closed before '" + std::string(needle) + "'; got: " + buffer_);
+      if (!read_some())
+        throw std::runtime_error("connection closed before '" + std::string(needle) +
+                                 "'; got: " + buffer_);
     }
   }
 

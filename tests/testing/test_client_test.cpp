@@ -11,9 +11,9 @@ TEST_CASE("the test client sends query, headers and JSON bodies", "[testing][tes
                           {"body", req.json()}};
   });
   vial::test_client client(app);
-  auto r = client.post("/echo", {.query = {{"q", "a b"}},
-                                 .headers = {{"X-Token", "t"}},
-                                 .json = nlohmann::json{{"n", 1}}});
+  auto r = client.post(
+      "/echo",
+      {.query = {{"q", "a b"}}, .headers = {{"X-Token", "t"}}, .json = nlohmann::json{{"n", 1}}});
   CHECK(r.status() == 200);
   CHECK(r.json()["q"] == "a b");
   CHECK(r.json()["h"] == "t");
@@ -32,9 +32,8 @@ TEST_CASE("the cookie jar keeps cookies across calls and honours deletion",
           "[testing][test_client]") {
   vial::app app;
   app.get("/login", [] { return vial::response::text("in").set_cookie("sid", "abc"); });
-  app.get("/whoami", [](vial::request& req) {
-    return std::string(req.cookies().get_or("sid", "anonymous"));
-  });
+  app.get("/whoami",
+          [](vial::request& req) { return std::string(req.cookies().get_or("sid", "anonymous")); });
   app.get("/logout", [] { return vial::response::text("out").delete_cookie("sid"); });
   vial::test_client client(app);
   CHECK(client.get("/whoami").text() == "anonymous");
@@ -104,7 +103,8 @@ TEST_CASE("the test client applies a route's body limit, answering 413 through t
   CHECK(strict.post("/echo", {.body = std::string(100, 'x')}).text() == "100");
 }
 
-TEST_CASE("the test client answers a malformed query as the app's error", "[testing][test_client]") {
+TEST_CASE("the test client answers a malformed query as the app's error",
+          "[testing][test_client]") {
   vial::app app;
   app.get("/search", [](vial::request& r) { return std::string(r.args().get_or("q", "")); });
   vial::test_client client(app);

@@ -12,16 +12,16 @@
 #include <type_traits>
 #include <vector>
 
-#include "vial/detail/handler.hpp"
-#include "vial/detail/hooks.hpp"
-#include "vial/detail/scope.hpp"
 #include "vial/app/scaffold.hpp"
 #include "vial/app/to_response.hpp"
 #include "vial/app/websocket.hpp"
 #include "vial/async/background.hpp"
 #include "vial/async/task.hpp"
 #include "vial/async/to_thread.hpp"
+#include "vial/detail/handler.hpp"
+#include "vial/detail/hooks.hpp"
 #include "vial/detail/request_executor.hpp"
+#include "vial/detail/scope.hpp"
 #include "vial/http/multi_dict.hpp"
 #include "vial/http/proxy.hpp"
 #include "vial/http/request.hpp"
@@ -185,8 +185,8 @@ class app : public scaffold<app> {
   /// For servers and test clients: the scope settings of a request `match` sent to a route
   /// that runs on the event loop (a coroutine handler in `coroutine_mode::event_loop`), else
   /// none. Such a request is answered by `dispatch_on_loop`, run on an executor of that scope.
-  std::optional<detail::request_scope_options> event_loop_route(
-      const request& req, const matched_route& route) const;
+  std::optional<detail::request_scope_options> event_loop_route(const request& req,
+                                                                const matched_route& route) const;
   /// `dispatch` as a coroutine, for a request `event_loop_route` accepted: the whole chain
   /// runs on the awaiting executor. `req` and `route` must outlive the task.
   task<response> dispatch_on_loop(request& req, const matched_route& route) const;
@@ -196,8 +196,8 @@ class app : public scaffold<app> {
   /// The URL of `endpoint` as the client of `req` sees it: under `req.script_root()`, and with
   /// `external` as an absolute URL on `req.scheme()` and `req.host()` (for links in emails,
   /// OAuth callbacks). Behind a proxy, set `app_options::proxy` so these are the public ones.
-  std::string url_for(const request& req, std::string_view endpoint,
-                      const multi_dict& params = {}, bool external = false) const;
+  std::string url_for(const request& req, std::string_view endpoint, const multi_dict& params = {},
+                      bool external = false) const;
 
   /// The per-route body limit for a request line, if the matched route sets one (a server that
   /// dispatches the request afterwards uses `match(req).body_limit()`, which routes it once).
@@ -283,7 +283,7 @@ class app : public scaffold<app> {
   mutable std::once_flag freeze_once_;
   std::vector<std::shared_ptr<const detail::scope>> owned_scopes_;  // blueprints' and views'
   std::vector<std::string> blueprint_names_;
-  std::unique_ptr<metrics_registry> metrics_;         // null unless add_metrics_route
+  std::unique_ptr<metrics_registry> metrics_;              // null unless add_metrics_route
   std::vector<std::shared_ptr<void>> metrics_collectors_;  // the app's own, and the user's
 };
 

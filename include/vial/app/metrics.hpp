@@ -21,8 +21,8 @@ struct metrics_options {
   std::string path = "/metrics";
   /// Upper bounds, in seconds, of the request-duration histogram's buckets (ascending). The
   /// default spans a cached answer (1 ms) to a slow upstream call (10 s).
-  std::vector<double> buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                              0.1,   0.25,   0.5,   1,    2.5,   5,    10};
+  std::vector<double> buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                              0.25,  0.5,    1,     2.5,  5,     10};
   /// More samples for each scrape, called on the scraping worker: an HTTP client's pool
   /// (`[&client](metrics_writer& out) { client.write_metrics(out); }`), your own counters.
   /// What they refer to must outlive the app.

@@ -97,8 +97,7 @@ consteval void check_rule(std::string_view pattern) {
                      true)
                   : false) ||
              ...);
-    }
-    (std::make_index_sequence<count>{});
+    }(std::make_index_sequence<count>{});
   });
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (void)((I == syntax.param_count
@@ -107,8 +106,7 @@ consteval void check_rule(std::string_view pattern) {
                    true)
                 : false) ||
            ...);
-  }
-  (std::make_index_sequence<count>{});
+  }(std::make_index_sequence<count>{});
 }
 
 /// The rule of a route whose handler is `F`: a string literal checked at compile time against
@@ -122,8 +120,10 @@ template <class F>
 class basic_rule {
  public:
   template <class S>
-  requires std::is_convertible_v<const S&, std::string_view>
-  consteval basic_rule(const S& pattern) : pattern_(pattern) { check_rule<F>(pattern_); }
+    requires std::is_convertible_v<const S&, std::string_view>
+  consteval basic_rule(const S& pattern) : pattern_(pattern) {
+    check_rule<F>(pattern_);
+  }
   basic_rule(runtime_rule r) noexcept : pattern_(r.pattern()) {}
   std::string_view pattern() const noexcept { return pattern_; }
 

@@ -128,8 +128,8 @@ class scaffold {
   }
   /// Constructs `V` from `args` and registers it on `rule`.
   template <class V, class... Args>
-  requires std::is_constructible_v<V, Args...> Derived& add_view(std::string_view rule,
-                                                                 Args&&... args) {
+    requires std::is_constructible_v<V, Args...>
+  Derived& add_view(std::string_view rule, Args&&... args) {
     return add_view(rule, std::make_shared<V>(std::forward<Args>(args)...));
   }
 

@@ -72,9 +72,9 @@ void enable_sessions(app& a, session_options options = {});
 
 /// The signed cookie value for `data`: base64url(JSON) "." timestamp "." base64url(HMAC-SHA256).
 /// Throws std::logic_error when `secret_key` is empty.
-std::string encode_session_cookie(const nlohmann::json& data, std::string_view secret_key,
-                                  std::chrono::system_clock::time_point now =
-                                      std::chrono::system_clock::now());
+std::string encode_session_cookie(
+    const nlohmann::json& data, std::string_view secret_key,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 /// The session object in `cookie`, or nullopt when the cookie is malformed, its signature does
 /// not verify under `secret_key` (always nullopt for an empty key), it is older than `max_age`
 /// or its payload is not a JSON object.

@@ -122,8 +122,8 @@ response event_stream(G generator) {
                   "a coroutine event_stream generator returns "
                   "vial::task<std::optional<vial::sse_event>> (nullopt ends the stream)");
     r = stream(
-        [g = std::move(generator)](std::stop_token stop) mutable
-        -> task<std::optional<std::string>> {
+        [g = std::move(generator)](
+            std::stop_token stop) mutable -> task<std::optional<std::string>> {
           auto op = detail::invoke_generator(g, stop);
           auto e = co_await std::move(op);
           if (!e) co_return std::nullopt;

@@ -35,7 +35,7 @@ concept has_adl_to_response = requires(const T& v) {
 /// | returned                                   | becomes                                     |
 /// |--------------------------------------------|---------------------------------------------|
 /// | `response`                                 | itself                                      |
-/// | `std::string`, `std::string_view`, `const char*` | 200 `text/html; charset=utf-8` (Flask's default) |
+/// | `std::string`, `string_view`, `const char*` | 200 `text/html; charset=utf-8` (Flask's) |
 /// | `nlohmann::json`, `json_view`              | 200 `application/json`                      |
 /// | `vial::status`                             | that status, empty body                     |
 /// | `tuple<B, status>` / `<B, int>`            | B converted, then the status set            |

@@ -27,12 +27,12 @@ namespace vial {
 /// Close codes of RFC 6455 section 7.4.1 that a handler is likely to send or see.
 namespace close_code {
 inline constexpr std::uint16_t normal = 1000;
-inline constexpr std::uint16_t going_away = 1001;       ///< server stopping, page left
+inline constexpr std::uint16_t going_away = 1001;  ///< server stopping, page left
 inline constexpr std::uint16_t protocol_error = 1002;
 inline constexpr std::uint16_t unsupported_data = 1003;
 inline constexpr std::uint16_t no_status = 1005;         ///< a close frame without a code
 inline constexpr std::uint16_t abnormal = 1006;          ///< the socket dropped without a close
-inline constexpr std::uint16_t invalid_payload = 1007;  ///< text that is not UTF-8
+inline constexpr std::uint16_t invalid_payload = 1007;   ///< text that is not UTF-8
 inline constexpr std::uint16_t policy_violation = 1008;  ///< e.g. a reader too slow to keep up
 inline constexpr std::uint16_t too_big = 1009;           ///< past `max_message_bytes`
 inline constexpr std::uint16_t internal_error = 1011;    ///< the handler threw
@@ -198,11 +198,11 @@ class websocket_upgrade final : public body_stream {
 
   websocket_handler handler;
   std::shared_ptr<const websocket_options> options;
-  vial::request request;           ///< a copy of the upgrade request, for `websocket::request`
-  std::string key;                 ///< Sec-WebSocket-Key
-  std::string subprotocol;         ///< chosen, or empty
-  std::string extensions;          ///< the client's offer, kept only when compression is on
-  std::string label;               ///< "WS /ws/chat/<room>", for logs
+  vial::request request;    ///< a copy of the upgrade request, for `websocket::request`
+  std::string key;          ///< Sec-WebSocket-Key
+  std::string subprotocol;  ///< chosen, or empty
+  std::string extensions;   ///< the client's offer, kept only when compression is on
+  std::string label;        ///< "WS /ws/chat/<room>", for logs
 };
 
 /// The upgrade carried by `r`, or null.
@@ -211,7 +211,8 @@ websocket_upgrade* websocket_upgrade_of(const response& r) noexcept;
 /// Checks the handshake of `req` against `options`: 426 (not an upgrade, or a version other
 /// than 13), 400 (a bad key) or 403 (a foreign Origin) as an `http_error`; else a 101 response
 /// carrying a `websocket_upgrade` without its handler.
-response accept_websocket(const request& req, const std::shared_ptr<const websocket_options>& options);
+response accept_websocket(const request& req,
+                          const std::shared_ptr<const websocket_options>& options);
 
 template <class Args>
 struct first_is_websocket : std::false_type {};
@@ -246,7 +247,7 @@ route_handler make_websocket_handler(F&& f, websocket_options options) {
   auto shared = std::make_shared<D>(std::forward<F>(f));
   auto opts = std::make_shared<const websocket_options>(std::move(options));
   route_handler h;
-  h.params = [] <std::size_t... I>(std::index_sequence<I...>) {
+  h.params = []<std::size_t... I>(std::index_sequence<I...>) {
     return std::vector<param_kind>{kind_of_param<std::tuple_element_t<I + 1, args>>()...};
   }(std::make_index_sequence<count>{});
   h.sync = [shared, opts](request& req) {

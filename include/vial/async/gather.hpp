@@ -36,9 +36,7 @@ class settled {
     return std::get<0>(state_);
   }
   /// The exception, or null when the task succeeded.
-  std::exception_ptr error() const noexcept {
-    return has_value() ? nullptr : std::get<1>(state_);
-  }
+  std::exception_ptr error() const noexcept { return has_value() ? nullptr : std::get<1>(state_); }
 
  private:
   std::variant<T, std::exception_ptr> state_;
@@ -123,8 +121,7 @@ namespace detail {
 using lanes_result = std::pair<std::vector<std::size_t>, std::vector<std::exception_ptr>>;
 
 template <class Step, class Condition>
-task<lanes_result> run_in_lanes(std::size_t n, std::size_t limit, Step& step,
-                                Condition condition) {
+task<lanes_result> run_in_lanes(std::size_t n, std::size_t limit, Step& step, Condition condition) {
   namespace asio = boost::asio;
   std::size_t next = 0;  // lanes share one executor: no data race
   auto lane = [&]() -> task<void> {
@@ -174,8 +171,8 @@ task<std::vector<detail::value_or_monostate<T>>> gather(std::vector<task<T>> tas
 /// Runs a range of tasks, at most `limit` at a time (0: all at once); every task runs to the
 /// end and each outcome is returned in order.
 template <class T>
-task<std::vector<settled<detail::value_or_monostate<T>>>> gather_settled(
-    std::vector<task<T>> tasks, std::size_t limit = 0) {
+task<std::vector<settled<detail::value_or_monostate<T>>>> gather_settled(std::vector<task<T>> tasks,
+                                                                         std::size_t limit = 0) {
   using V = detail::value_or_monostate<T>;
   std::vector<std::optional<settled<V>>> slots(tasks.size());
   auto step = [&](std::size_t i) -> task<void> {
@@ -186,8 +183,8 @@ task<std::vector<settled<detail::value_or_monostate<T>>>> gather_settled(
       slots[i].emplace(std::current_exception());
     }
   };
-  auto run = detail::run_in_lanes(tasks.size(), limit, step,
-                                  boost::asio::experimental::wait_for_all());
+  auto run =
+      detail::run_in_lanes(tasks.size(), limit, step, boost::asio::experimental::wait_for_all());
   co_await std::move(run);
   std::vector<settled<V>> out;
   out.reserve(slots.size());

@@ -44,9 +44,9 @@ task<T> with_deadline(task<T> t, std::chrono::steady_clock::duration d, std::str
       co_return std::move(value);
     }
   }
-  throw timeout_error(std::string(what) + " timed out after " +
-                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) +
-                      " ms");
+  throw timeout_error(
+      std::string(what) + " timed out after " +
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms");
 }
 
 }  // namespace detail

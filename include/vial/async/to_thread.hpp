@@ -13,9 +13,9 @@
 #include <utility>
 #include <variant>
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -151,10 +151,10 @@ auto to_thread_on(blocking_pool& pool, F fn) -> task<std::invoke_result_t<F&>> {
       if (st->completed.exchange(true)) return;  // cancelled: the result is discarded
       // The exception is moved, not copied, so its last reference is dropped on the caller's
       // thread after it was read there (ThreadSanitizer cannot see libstdc++'s refcount).
-      boost::asio::post(ex, [st, complete, error = std::move(error),
-                             value = std::move(value)]() mutable {
-        complete(st, std::move(error), std::move(value));
-      });
+      boost::asio::post(
+          ex, [st, complete, error = std::move(error), value = std::move(value)]() mutable {
+            complete(st, std::move(error), std::move(value));
+          });
     };
     if (!pool.try_submit(std::move(job))) {
       if (st->completed.exchange(true)) return;

@@ -94,8 +94,9 @@ class bridge_run {
 
 using root_frame = boost::asio::awaitable<boost::asio::detail::awaitable_thread_entry_point,
                                           boost::asio::any_io_executor>;
-using root_promise = boost::asio::detail::awaitable_frame<
-    boost::asio::detail::awaitable_thread_entry_point, boost::asio::any_io_executor>;
+using root_promise =
+    boost::asio::detail::awaitable_frame<boost::asio::detail::awaitable_thread_entry_point,
+                                         boost::asio::any_io_executor>;
 using frame_base = boost::asio::detail::awaitable_frame_base<boost::asio::any_io_executor>;
 using awaitable_thread = boost::asio::detail::awaitable_thread<boost::asio::any_io_executor>;
 
@@ -160,7 +161,7 @@ struct root_slot {
   // Counts roots started, so a lost one knows it was replaced. Atomic because a lost root
   // resumes on whichever thread invokes its handler.
   std::atomic<std::uint64_t> epoch{0};
-  task<T>* current = nullptr;    // a local of the root's frame, so the root owns the task
+  task<T>* current = nullptr;  // a local of the root's frame, so the root owns the task
   bridge_outcome<T> outcome;
 
   static root_slot& this_thread() {
@@ -206,8 +207,8 @@ void start_root(root_slot<T>& slot, const bridge_run& run) {
   slot.thread.reset();
   slot.outcome = {};
   const std::uint64_t epoch = slot.epoch.fetch_add(1, std::memory_order_relaxed) + 1;
-  slot.thread.emplace(bridge_root<T>(slot, epoch), run.executor(),
-                      boost::asio::cancellation_slot(), boost::asio::cancellation_state());
+  slot.thread.emplace(bridge_root<T>(slot, epoch), run.executor(), boost::asio::cancellation_slot(),
+                      boost::asio::cancellation_state());
   slot.thread->start();
   slot.generation = run.generation();
 }

@@ -3,13 +3,13 @@
 // What both ways of running a bridge share (vial/detail/bridge.hpp picks one): the choice
 // itself, the per-thread state every run reads, and the outcome of a task.
 
-#include <boost/version.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <exception>
 #include <optional>
 #include <utility>
+
+#include <boost/version.hpp>
 
 #include "vial/async/bridge_options.hpp"
 

@@ -74,12 +74,16 @@ constexpr param_kind kind_of_param() {
 /// True when a handler parameter of kind `k` can take what converter `c` yields.
 constexpr bool param_fits(param_kind k, converter_kind c) noexcept {
   switch (c) {
-    case converter_kind::int_: return k == param_kind::integer;
-    case converter_kind::float_: return k == param_kind::floating;
-    case converter_kind::uuid: return k == param_kind::uuid;
+    case converter_kind::int_:
+      return k == param_kind::integer;
+    case converter_kind::float_:
+      return k == param_kind::floating;
+    case converter_kind::uuid:
+      return k == param_kind::uuid;
     case converter_kind::string:
     case converter_kind::path:
-    case converter_kind::any: return k == param_kind::text;
+    case converter_kind::any:
+      return k == param_kind::text;
   }
   return false;
 }
@@ -111,8 +115,7 @@ decltype(auto) bind_param(const param_value& v) {
 template <class Args>
 struct first_is_request : std::false_type {};
 template <class First, class... Rest>
-struct first_is_request<std::tuple<First, Rest...>>
-    : std::bool_constant<is_request_ref<First>> {};
+struct first_is_request<std::tuple<First, Rest...>> : std::bool_constant<is_request_ref<First>> {};
 
 /// The parameter types of `F` after an optional leading `request&`.
 template <class F>

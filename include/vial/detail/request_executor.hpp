@@ -30,7 +30,7 @@ namespace detail {
 struct request_scope_options {
   /// Names the request in warnings ("GET /data"); must outlive the scope (the app's route).
   std::string_view label{};
-  const logger* log = nullptr;  ///< the default logger when null
+  const logger* log = nullptr;    ///< the default logger when null
   blocking_pool* pool = nullptr;  ///< what `to_thread` uses inside the request
   /// A resumption that runs longer than this without suspending is logged; zero disables.
   std::chrono::nanoseconds slow_step{std::chrono::milliseconds(100)};
@@ -43,8 +43,7 @@ struct request_scope_options {
 /// and whether the request is over. Distinct objects: safe. Shared objects: safe.
 class request_scope {
  public:
-  explicit request_scope(request_scope_options options,
-                         std::weak_ptr<void> context = {}) noexcept
+  explicit request_scope(request_scope_options options, std::weak_ptr<void> context = {}) noexcept
       : options_(options), context_(std::move(context)) {}
   request_scope(const request_scope&) = delete;
   request_scope& operator=(const request_scope&) = delete;

@@ -66,8 +66,8 @@ view_routes make_view_routes(std::shared_ptr<V> v) {
       requires { &V::get; } || requires { &V::post; } || requires { &V::put; } ||
           requires { &V::patch; } || requires { &V::delete_; },
       "a view needs at least one of the members get, post, put, patch, delete_");
-  constexpr bool has_before = requires(V & x, request & q) { x.before(q); };
-  constexpr bool has_after = requires(V & x, request & q, response & s) { x.after(q, s); };
+  constexpr bool has_before = requires(V& x, request& q) { x.before(q); };
+  constexpr bool has_after = requires(V& x, request& q, response& s) { x.after(q, s); };
   if constexpr (has_before || has_after) {
     r.hooks = std::make_shared<scope>();
     if constexpr (has_before) {

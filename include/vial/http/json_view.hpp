@@ -5,11 +5,12 @@
 #include <cstdint>
 #include <iterator>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 namespace vial {
 
@@ -26,16 +27,15 @@ namespace detail {
 template <class T>
 concept json_readable_as =
     !std::is_pointer_v<T> && !std::is_reference_v<T> && !std::same_as<T, json_view> &&
-    !std::same_as<T, nlohmann::json> && !std::same_as<T, std::string_view> &&
-    !std::is_array_v<T> && !std::same_as<T, std::nullptr_t> &&
-    requires(const nlohmann::json& j) { j.template get<T>(); };
+    !std::same_as<T, nlohmann::json> && !std::same_as<T, std::string_view> && !std::is_array_v<T> &&
+    !std::same_as<T, std::nullptr_t> && requires(const nlohmann::json& j) { j.template get<T>(); };
 
 /// What a view converts to implicitly. Kept to scalars and strings: a conversion to every type
 /// nlohmann reads (enums, pairs, containers) would make `nlohmann::json(view)` and
 /// `array.push_back(view)` ambiguous; those read with `get<T>()`.
 template <class T>
-concept json_scalar = (std::is_arithmetic_v<T> || std::same_as<T, std::string>) &&
-                      json_readable_as<T>;
+concept json_scalar =
+    (std::is_arithmetic_v<T> || std::same_as<T, std::string>)&&json_readable_as<T>;
 
 }  // namespace detail
 
@@ -180,9 +180,7 @@ class json_view::iterator {
   friend bool operator==(const iterator& a, const iterator& b) { return a.it_ == b.it_; }
 
   /// The member's name (an object), or the index as text (an array), as nlohmann does.
-  std::string key() const {
-    return parent_->is_object() ? it_.key() : std::to_string(index_);
-  }
+  std::string key() const { return parent_->is_object() ? it_.key() : std::to_string(index_); }
   json_view value() const;
 
  private:

@@ -15,9 +15,9 @@ class request;
 /// Set these only when every request reaches the app through that many proxies: a client that
 /// can reach the app directly can send any header.
 struct proxy_options {
-  std::size_t x_for = 0;     ///< X-Forwarded-For: `remote_address()` ("203.0.113.7")
-  std::size_t x_proto = 0;   ///< X-Forwarded-Proto: `scheme()` ("http" or "https" only)
-  std::size_t x_host = 0;    ///< X-Forwarded-Host: `host()` ("example.com:8443")
+  std::size_t x_for = 0;    ///< X-Forwarded-For: `remote_address()` ("203.0.113.7")
+  std::size_t x_proto = 0;  ///< X-Forwarded-Proto: `scheme()` ("http" or "https" only)
+  std::size_t x_host = 0;   ///< X-Forwarded-Host: `host()` ("example.com:8443")
   /// X-Forwarded-Port: the port part of `host()` (after X-Forwarded-Host), so external URLs
   /// name the port the client connected to; the scheme's default port (443 for https, 80 for
   /// http) is left out of the host.
@@ -31,7 +31,9 @@ struct proxy_options {
   bool x_request_id = false;
 
   /// True when any header is trusted.
-  bool any() const noexcept { return x_for || x_proto || x_host || x_port || x_prefix || forwarded; }
+  bool any() const noexcept {
+    return x_for || x_proto || x_host || x_port || x_prefix || forwarded;
+  }
 };
 
 /// Sets `req`'s remote address, scheme, host and script root from the forwarding headers

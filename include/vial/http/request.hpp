@@ -1,13 +1,14 @@
 #pragma once
 
 #include <memory>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <typeinfo>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "vial/http/headers.hpp"
 #include "vial/http/method.hpp"
@@ -36,8 +37,9 @@ class request {
           std::string body = {});
   /// Builds a request from its wire parts without throwing for a malformed target: the
   /// `http_error` the constructor would throw becomes `refusal()`, and what could not be parsed
-  /// is left empty (the path is "" when it is malformed, and matches no route). The server and the test client build
-  /// requests this way, so that the app answers them through its hooks and error handlers.
+  /// is left empty (the path is "" when it is malformed, and matches no route). The server and
+  /// the test client build requests this way, so that the app answers them through its hooks
+  /// and error handlers.
   static request refused_or_valid(std::string_view method, std::string_view target,
                                   vial::headers headers = {}, std::string body = {});
 
@@ -150,8 +152,8 @@ class request {
     std::shared_ptr<void> value;
   };
   struct parsed_json;
-  request(std::string_view method, std::string_view target, vial::headers headers,
-          std::string body, bool keep_refusal);
+  request(std::string_view method, std::string_view target, vial::headers headers, std::string body,
+          bool keep_refusal);
   void parse_target(std::string_view target);
   void parse_form() const;
   void throw_refusal() const;

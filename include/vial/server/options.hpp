@@ -12,7 +12,7 @@ namespace vial {
 
 /// One line of the access log.
 struct access_record {
-  std::string remote;   ///< "127.0.0.1:53122", or the client's behind trusted proxies
+  std::string remote;  ///< "127.0.0.1:53122", or the client's behind trusted proxies
   std::string method;
   std::string target;
   int status = 0;
@@ -37,10 +37,10 @@ struct server_options {
   /// sleep outside the event loop, so a large value costs no throughput while handlers are
   /// quick (docs/server.md, "How requests are handled"). Size it for blocking handlers.
   std::size_t worker_threads = 8;
-  std::size_t max_header_bytes = 16 * 1024;       ///< request line + headers; 431 past it
-  std::size_t max_body_bytes = 8 * 1024 * 1024;   ///< 413 past it (routes may override)
-  std::size_t max_uri_bytes = 8 * 1024;           ///< 414 past it
-  std::size_t max_queued_requests = 1024;         ///< 503 + Retry-After past it
+  std::size_t max_header_bytes = 16 * 1024;      ///< request line + headers; 431 past it
+  std::size_t max_body_bytes = 8 * 1024 * 1024;  ///< 413 past it (routes may override)
+  std::size_t max_uri_bytes = 8 * 1024;          ///< 414 past it
+  std::size_t max_queued_requests = 1024;        ///< 503 + Retry-After past it
   /// Coroutine requests in flight on the event loop at once (`coroutine_mode::event_loop`);
   /// 503 + Retry-After past it. They hold no thread, so memory is their limit: each costs its
   /// connection and its coroutine frames, a few KiB (docs/server.md).

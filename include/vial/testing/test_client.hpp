@@ -20,7 +20,7 @@ namespace vial {
 
 /// What a test request carries besides its method and path.
 struct test_request {
-  multi_dict query{};      ///< appended to the target as a query string
+  multi_dict query{};  ///< appended to the target as a query string
   vial::headers headers{};
   std::string body{};
   /// Sent as the body with Content-Type application/json (overrides `body`).

@@ -1,6 +1,6 @@
-#include <vial/vial.hpp>
-
 #include <iostream>
+
+#include <vial/vial.hpp>
 
 int main() {
   vial::app app;

@@ -10,9 +10,8 @@
 #include <string>
 #include <vector>
 
-#include <vial/async.hpp>
-
 #include "natural.hpp"
+#include <vial/async.hpp>
 
 using namespace std::chrono_literals;
 
@@ -43,8 +42,7 @@ vial::task<int> helpers() {
   NATURAL_CHECK(x == base + "/x" && y == base + "/y");
 
   auto fail = [m = base + "/failed"]() -> std::string { throw std::runtime_error(m); };
-  auto [ok, failed] = co_await vial::gather_settled(echo(base + "/ok"),
-                                                    vial::to_thread(fail));
+  auto [ok, failed] = co_await vial::gather_settled(echo(base + "/ok"), vial::to_thread(fail));
   NATURAL_CHECK(ok.has_value() && ok.value() == base + "/ok" && !failed.has_value());
 
   std::vector<vial::task<std::string>> tasks;

@@ -1,11 +1,11 @@
 // A handler passes a capturing coroutine lambda to app.background, as docs/async.md shows.
 // Exits 0 only if the coroutine ran, with its capture intact, after the request ended.
-#include <vial/vial.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <tuple>
+
+#include <vial/vial.hpp>
 
 int main() {
   vial::app app;

@@ -3,10 +3,9 @@
 #include <chrono>
 #include <string>
 
+#include "natural.hpp"
 #include <vial/async.hpp>
 #include <vial/client.hpp>
-
-#include "natural.hpp"
 
 using namespace std::chrono_literals;
 
@@ -23,8 +22,8 @@ vial::task<int> calls(vial::http_client& client, std::string api) {
   r = co_await client.head(api + "/head", {.headers = {{"X-H", "h"}}});
   NATURAL_CHECK(r.ok() && r.text().empty());
 
-  r = co_await client.post(api + "/raw", {.headers = {{"Content-Type", "text/plain"}},
-                                          .body = std::string("x") + "yz"});
+  r = co_await client.post(
+      api + "/raw", {.headers = {{"Content-Type", "text/plain"}}, .body = std::string("x") + "yz"});
   j = r.json();
   NATURAL_CHECK(j["method"] == "POST" && j["body"] == "xyz" && j["content_type"] == "text/plain");
 
@@ -70,9 +69,9 @@ int main() {
   const std::string api = up.url() + "/echo";
   if (int rc = vial::async_to_sync(calls(client, api)); rc != 0) return rc;
 
-  auto r = client.fetch(vial::method::post, api + "/fetch",
-                        {.headers = {{"X-F", std::string("f")}}, .body = std::string("body"),
-                         .timeout = 2s});
+  auto r = client.fetch(
+      vial::method::post, api + "/fetch",
+      {.headers = {{"X-F", std::string("f")}}, .body = std::string("body"), .timeout = 2s});
   NATURAL_CHECK(r.json()["x"]["X-F"] == "f" && r.json()["body"] == "body");
   r = client.fetch(vial::method::post, api + "/fetch-json", {.json = nlohmann::json{{"k", 1}}});
   NATURAL_CHECK(r.json()["body"] == R"({"k":1})");

@@ -2,10 +2,9 @@
 #include <chrono>
 #include <string>
 
+#include "natural.hpp"
 #include <vial/async.hpp>
 #include <vial/client.hpp>
-
-#include "natural.hpp"
 
 using namespace std::chrono_literals;
 
@@ -35,7 +34,8 @@ vial::task<int> calls(vial::http_client& client, std::string api) {
   vial::request_options first, second;
   first.headers.add("X-N", "first");
   second.headers.add("X-N", "second");
-  auto [a, b] = co_await vial::gather(client.get(api + "/1", first), client.get(api + "/2", second));
+  auto [a, b] =
+      co_await vial::gather(client.get(api + "/1", first), client.get(api + "/2", second));
   NATURAL_CHECK(a.json()["x"]["X-N"] == "first" && b.json()["x"]["X-N"] == "second");
 
   vial::headers shared{{"X-S", "s"}};

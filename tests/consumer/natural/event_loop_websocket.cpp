@@ -1,13 +1,12 @@
 // Natural code: the docs' event-loop route (a coroutine that awaits a timer and blocking work
 // through to_thread) served over loopback, and a WebSocket echo opened from the test client.
 
-#include <vial/vial.hpp>
-#include <vial/testing.hpp>
-
 #include <chrono>
 #include <string>
 
 #include "natural.hpp"
+#include <vial/testing.hpp>
+#include <vial/vial.hpp>
 
 using namespace std::chrono_literals;
 

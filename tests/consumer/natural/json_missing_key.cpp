@@ -1,11 +1,11 @@
 // Natural code: a Flask developer reads a JSON field the Flask way. A body without it must be a
 // 400 that names the field, never a crash or undefined behaviour.
 
-#include <vial/vial.hpp>
-#include <vial/testing.hpp>
-
 #include <cstdio>
 #include <string>
+
+#include <vial/testing.hpp>
+#include <vial/vial.hpp>
 
 int main() {
   vial::app app;

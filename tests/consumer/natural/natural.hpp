@@ -7,15 +7,16 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+
 #include <vial/app.hpp>
 #include <vial/server.hpp>
 
-#define NATURAL_CHECK(cond)                                                          \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
+#define NATURAL_CHECK(cond)                                                         \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::exit(1);                                                                  \
-    }                                                                                \
+      std::exit(1);                                                                 \
+    }                                                                               \
   } while (0)
 
 namespace natural {
