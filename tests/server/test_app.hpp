@@ -76,6 +76,14 @@ inline void add_test_routes(vial::app& a, test_state& state) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return std::string("slow done");
   });
+  // In flight when a graceful stop begins: waits (up to 10 s) for the stop, then works 50 ms.
+  a.get("/slow-in-stop", [&a](const request&) {
+    for (int i = 0; i < 1000 && !a.is_draining(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return std::string("slow done");
+  });
   a.get("/block", [&state](const request&) {
     state.gate.arrive_and_wait();
     return std::string("unblocked");
