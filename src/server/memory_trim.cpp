@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <string>
 #ifdef __GLIBC__
@@ -33,7 +34,22 @@ std::size_t resident_set_bytes() noexcept {
 
 std::string as_mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
+std::atomic<std::uint64_t> trims_done{0};
+
 }  // namespace
+
+memory_figures read_memory_figures() noexcept {
+  memory_figures out;
+  out.resident = resident_set_bytes();
+#ifdef __GLIBC__
+  const struct mallinfo2 info = mallinfo2();
+  out.malloc_live = info.uordblks + info.hblkhd;
+  out.malloc_free = info.fordblks;
+#endif
+  return out;
+}
+
+std::uint64_t memory_trims() noexcept { return trims_done.load(std::memory_order_relaxed); }
 
 std::size_t retained_free_bytes() noexcept {
 #ifdef __GLIBC__
@@ -98,6 +114,7 @@ void memory_trimmer::run() {
           std::chrono::steady_clock::now() - start);
       after = retained_free_bytes();
       trimmed = true;
+      trims_done.fetch_add(1, std::memory_order_relaxed);
       if (log_.enabled(log_level::debug)) {
         log_.debug("memory trim: " + as_mib(before) + " free held, " + as_mib(after) + " after, " +
                    std::to_string(took.count()) + " ms");

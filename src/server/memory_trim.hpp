@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +17,18 @@ namespace vial::server_detail {
 /// the bytes malloc has live (arena chunks in use plus mmapped blocks). Zero where it cannot
 /// be measured (not glibc, or /proc unavailable).
 std::size_t retained_free_bytes() noexcept;
+
+/// What the process holds, for the metrics. Zeros where it cannot be measured.
+struct memory_figures {
+  std::size_t resident = 0;     ///< resident set size
+  std::size_t malloc_live = 0;  ///< malloc's bytes handed out: arena chunks in use + mmapped
+  std::size_t malloc_free = 0;  ///< free bytes inside the arenas, resident or already trimmed
+};
+/// Reads them (glibc: `mallinfo2()`, which walks each arena's free lists under its lock).
+memory_figures read_memory_figures() noexcept;
+
+/// Trims done by every `memory_trimmer` of the process so far.
+std::uint64_t memory_trims() noexcept;
 
 /// With glibc, fixes malloc's mmap threshold at `bytes` (0: does nothing). A fixed threshold
 /// also stops glibc from raising the arenas' trim threshold with it, so the tops of per-thread

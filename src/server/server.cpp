@@ -142,6 +142,23 @@ void write_server_metrics(metrics_writer& out, server_detail::server_core& core)
             static_cast<double>(connections));
 }
 
+/// Process-wide memory samples, written by a server that trims memory (the one that manages
+/// malloc for the process): in use against resident tells a leak from memory kept for reuse.
+void write_memory_metrics(metrics_writer& out) {
+  const server_detail::memory_figures m = server_detail::read_memory_figures();
+  out.gauge("vial_process_resident_bytes", "Resident memory of the process.",
+            static_cast<double>(m.resident));
+  out.gauge("vial_malloc_in_use_bytes",
+            "Bytes malloc has handed out and not had back (process-wide).",
+            static_cast<double>(m.malloc_live));
+  out.gauge("vial_malloc_free_bytes",
+            "Free bytes kept inside malloc's arenas, resident or already trimmed (process-wide).",
+            static_cast<double>(m.malloc_free));
+  out.counter("vial_memory_trims_total",
+              "malloc_trim calls made because free memory held grew past memory_trim_threshold.",
+              server_detail::memory_trims());
+}
+
 }  // namespace
 
 struct server::impl {
@@ -377,7 +394,11 @@ void server::start() {
   if (auto* metrics = s.app.metrics()) {
     metrics
         ->add_collector(
-            [core = s.core.get()](metrics_writer& out) { write_server_metrics(out, *core); })
+            [core = s.core.get(), trims = s.options.memory_trim_threshold > 0](
+                metrics_writer& out) {
+              write_server_metrics(out, *core);
+              if (trims) write_memory_metrics(out);
+            })
         .swap(s.metrics_collector);
   }
   s.app.startup();
