@@ -92,6 +92,12 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(value(refused, reason="event_loop_full"), 0)
         self.assertEqual(f["vial_blocking_pool_overloads"].samples[0].value, 0)
         self.assertIn("vial_bridge_leftovers_cancelled", f)
+        # The process's memory, from the server that trims it (under a sanitizer malloc's
+        # figures are not glibc's, so only resident memory is sure to be above zero).
+        self.assertGreater(f["vial_process_resident_bytes"].samples[0].value, 0)
+        for name in ("vial_malloc_in_use_bytes", "vial_malloc_free_bytes"):
+            self.assertEqual(f[name].type, "gauge", name)
+        self.assertEqual(f["vial_memory_trims"].type, "counter")
         jobs = f["vial_background_jobs"]
         self.assertEqual({s.labels["state"] for s in jobs.samples}, {"queued", "running"})
         finished = f["vial_background_jobs_finished"]
