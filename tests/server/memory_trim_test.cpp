@@ -128,7 +128,9 @@ TEST_CASE("a server that trims memory adds the process's memory figures to the a
       INFO(name);
       CHECK(text.find(name) != std::string::npos);
     }
-    const auto at = text.find("\nvial_process_resident_bytes ") + 29;
+    const auto found = text.find("\nvial_process_resident_bytes ");
+    REQUIRE(found != std::string::npos);
+    const auto at = found + 29;
     CHECK(std::stod(text.substr(at, text.find('\n', at) - at)) > 0);
     srv.stop();
   }
