@@ -393,12 +393,11 @@ void server::start() {
 
   if (auto* metrics = s.app.metrics()) {
     metrics
-        ->add_collector(
-            [core = s.core.get(), trims = s.options.memory_trim_threshold > 0](
-                metrics_writer& out) {
-              write_server_metrics(out, *core);
-              if (trims) write_memory_metrics(out);
-            })
+        ->add_collector([core = s.core.get(),
+                         trims = s.options.memory_trim_threshold > 0](metrics_writer& out) {
+          write_server_metrics(out, *core);
+          if (trims) write_memory_metrics(out);
+        })
         .swap(s.metrics_collector);
   }
   s.app.startup();

@@ -121,10 +121,9 @@ TEST_CASE("a server that trims memory adds the process's memory figures to the a
     vial::server srv(app, {.port = 0});
     srv.start();
     const auto text = client.get("/metrics").text();
-    for (const char* name :
-         {"\nvial_process_resident_bytes ", "\nvial_malloc_in_use_bytes ",
-          "\nvial_malloc_free_bytes ", "\nvial_memory_trims_total ",
-          "# TYPE vial_memory_trims_total counter\n"}) {
+    for (const char* name : {"\nvial_process_resident_bytes ", "\nvial_malloc_in_use_bytes ",
+                             "\nvial_malloc_free_bytes ", "\nvial_memory_trims_total ",
+                             "# TYPE vial_memory_trims_total counter\n"}) {
       INFO(name);
       CHECK(text.find(name) != std::string::npos);
     }
