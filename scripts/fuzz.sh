@@ -103,7 +103,8 @@ out="$(cd "$build" && pwd)"
 # Runs target $1; writes its summary row to $out/logs/$1/summary, and $out/logs/$1/failed when
 # it failed.
 fuzz_target() {
-  local t="$1" bin scratch crashes logs max_len before args status log new execs speed last cov ft corp
+  local t="$1" bin scratch crashes logs max_len before args status log new
+  local execs speed last cov ft corp
   bin="$out/tests/fuzz/vial-fuzz-$t"
   scratch="$out/corpus/$t"
   crashes="$out/crashes/$t"
@@ -158,7 +159,8 @@ wait
 failed=()
 summary=()
 for t in "${targets[@]}"; do
-  [ -f "$out/logs/$t/failed" ] && failed+=("$t")
+  # No summary: the script itself failed on that target (its error is above).
+  if [ -f "$out/logs/$t/failed" ] || [ ! -f "$out/logs/$t/summary" ]; then failed+=("$t"); fi
   summary+=("$(cat "$out/logs/$t/summary" 2>/dev/null || echo "$t: no summary")")
 done
 
