@@ -13,6 +13,8 @@
 #   --target NAME    run only NAME (repeatable): request router query multipart cookie session json
 #                    websocket
 #   --jobs N         fuzzing processes per target (libFuzzer -jobs/-workers), default 1
+#   --parallel N     targets fuzzed at the same time, default 1 (CI: one per core; each target
+#                    still gets its full time on a core of its own)
 #   --build          build, do not run
 #   --build-dir DIR  use DIR, an existing build configured with VIAL_BUILD_FUZZ=ON (as
 #                    `scripts/test.sh --sanitize address,undefined` configures
@@ -46,6 +48,7 @@ all_targets=(request router query multipart cookie session json websocket)
 seconds=600
 smoke_seconds="${SMOKE_SECONDS:-15}"
 jobs=1
+parallel=1
 build_only=0
 build=""
 targets=()
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
     --time) seconds="$2"; shift ;;
     --target) targets+=("$2"); shift ;;
     --jobs) jobs="$2"; shift ;;
+    --parallel) parallel="$2"; shift ;;
     --build) build_only=1 ;;
     --build-dir) build="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
@@ -96,9 +100,11 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 root="$PWD"
 out="$(cd "$build" && pwd)"
-failed=()
-summary=()
-for t in "${targets[@]}"; do
+# Runs target $1; writes its summary row to $out/logs/$1/summary, and $out/logs/$1/failed when
+# it failed.
+fuzz_target() {
+  local t="$1" bin scratch crashes logs max_len before args status log new
+  local execs speed last cov ft corp
   bin="$out/tests/fuzz/vial-fuzz-$t"
   scratch="$out/corpus/$t"
   crashes="$out/crashes/$t"
@@ -127,7 +133,7 @@ for t in "${targets[@]}"; do
   new=$(comm -13 <(echo "$before") <(ls "$crashes" | sort) |
         grep -E '^(crash|leak|timeout|oom)-' || true)
   if [ "$status" -ne 0 ] || [ -n "$new" ]; then
-    failed+=("$t")
+    touch "$logs/failed"
     echo "!! $t failed (exit $status); last lines of $log:"
     grep -aE "ERROR|SUMMARY|runtime error|invariant|Assertion|Test unit written" "$log" |
       tail -n 12 || tail -n 30 "$log"
@@ -139,8 +145,23 @@ for t in "${targets[@]}"; do
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' <<<"$last")
-  summary+=("$(printf '%-10s %6ss %12s %9s %7s %7s %12s %8s' "$t" "$seconds" "$execs" "$speed" \
-    "${cov:--}" "${ft:--}" "${corp:--}" "$(ls "$scratch" | wc -l)")")
+  printf '%-10s %6ss %12s %9s %7s %7s %12s %8s\n' "$t" "$seconds" "$execs" "$speed" \
+    "${cov:--}" "${ft:--}" "${corp:--}" "$(ls "$scratch" | wc -l)" >"$logs/summary"
+}
+
+for t in "${targets[@]}"; do
+  rm -f "$out/logs/$t/failed" "$out/logs/$t/summary"
+  # At most $parallel targets at once; each one's result is in its logs folder.
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  fuzz_target "$t" &
+done
+wait
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  # No summary: the script itself failed on that target (its error is above).
+  if [ -f "$out/logs/$t/failed" ] || [ ! -f "$out/logs/$t/summary" ]; then failed+=("$t"); fi
+  summary+=("$(cat "$out/logs/$t/summary" 2>/dev/null || echo "$t: no summary")")
 done
 
 # corpus: inputs/bytes libFuzzer kept in memory; scratch: files in build-fuzz/corpus/<target>.

@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh --bench    also the peers the benchmarks measure against
 #   scripts/install-deps.sh --browser  also Chromium for the browser test
 #   scripts/install-deps.sh --clang    also clang 14, its sanitizer and libFuzzer runtimes, lld
+#                                      (ld.lld, which GCC builds link with too)
 set -euo pipefail
 
 packages=(
@@ -19,7 +20,7 @@ for arg in "$@"; do
     --bench) packages+=(wrk libcpp-httplib-dev gunicorn python3-flask python3-aiohttp
                         python3-asgiref python3-quart python3-hypercorn hyperfine) ;;
     --browser) packages+=(chromium) ;;
-    --clang) packages+=(clang-14 libclang-rt-14-dev lld-14) ;;
+    --clang) packages+=(clang-14 libclang-rt-14-dev lld-14 lld) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

@@ -14,8 +14,13 @@ flags="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 status=0
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Each compiler builds one translation unit (natural/CMakeLists.txt): the builds run side by
+# side, one per core, and the programs then run one compiler after the other.
+built=()
+pids=()
 for cxx in "${compilers[@]}"; do
-  echo "== $cxx"
   if ! command -v "$cxx" >/dev/null; then
     echo "$cxx not found (scripts/install-deps.sh --clang installs clang++-14)"; status=1; continue
   fi
@@ -23,14 +28,19 @@ for cxx in "${compilers[@]}"; do
   cxxflags="$flags"
   # clang before 17 cannot emit -fsanitize=function's prologue for coroutines (llvm#49689).
   [[ "$cxx" == clang* ]] && cxxflags+=" -fno-sanitize=function"
-  launcher=()
-  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   cmake -S "$src/tests/consumer/natural" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
         -DCMAKE_CXX_COMPILER="$cxx" "${launcher[@]}" -DCMAKE_PREFIX_PATH="$work/prefix" \
         -DCMAKE_CXX_FLAGS="$cxxflags" >/dev/null
-  if ! cmake --build "$out" -j2 >"$work/build.log" 2>&1; then
-    cat "$work/build.log"; status=1; continue
+  cmake --build "$out" -j1 >"$work/build-$cxx.log" 2>&1 &
+  pids+=($!)
+  built+=("$cxx")
+done
+for i in "${!built[@]}"; do
+  cxx="${built[$i]}"
+  echo "== $cxx"
+  if ! wait "${pids[$i]}"; then
+    cat "$work/build-$cxx.log"; status=1; continue
   fi
-  ctest --test-dir "$out" --output-on-failure || status=1
+  ctest --test-dir "$work/build-$cxx" --output-on-failure || status=1
 done
 exit $status
