@@ -4,36 +4,26 @@
 // `--only bridge|fresh|sync|async --iterations N` runs one measure N times and prints nothing,
 // for instruction counting under callgrind (machine-load independent): difference two runs.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "harness.hpp"
 #include "vial/app.hpp"
 #include "vial/async/bridge.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
 vial::task<int> trivial() { co_return 1; }
 
+// Best of 5 runs.
 template <class F>
 double ns_per_call(F&& f, int iterations) {
-  for (int i = 0; i < iterations / 10; ++i) f();  // warm up
-  double best = 1e300;
-  for (int round = 0; round < 5; ++round) {
-    auto start = clock_type::now();
-    for (int i = 0; i < iterations; ++i) f();
-    auto ns = std::chrono::duration<double, std::nano>(clock_type::now() - start).count();
-    best = std::min(best, ns / iterations);
-  }
-  return best;
+  return vial::bench::ns_per_call(std::forward<F>(f), iterations, 5);
 }
 
 // The two routes differ only in being a coroutine: same body, same return type, paths of the
@@ -43,28 +33,17 @@ void hello_routes(vial::app& app) {
   app.get("/coro/hello", []() -> vial::task<const char*> { co_return "Hello, World!"; });
 }
 
-vial::request hello_request(std::string_view path) {
-  return vial::request("GET", path, {{"Host", "localhost"}});
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool json = false;
-  std::string only;
-  long iterations = 0;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) json = true;
-    if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
-    if (std::strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
-      iterations = std::atol(argv[++i]);
-  }
+  using vial::bench::get_request;
+  const auto [json, only, iterations] = vial::bench::parse_options(argc, argv);
   long sink = 0;
   if (!only.empty()) {
     vial::app app;
     hello_routes(app);
-    vial::request sync_req = hello_request("/sync/hello");
-    vial::request async_req = hello_request("/coro/hello");
+    vial::request sync_req = get_request("/sync/hello");
+    vial::request async_req = get_request("/coro/hello");
     sink += app.dispatch(sync_req).body().size() + app.dispatch(async_req).body().size();
     for (long i = 0; i < iterations; ++i) {
       if (only == "bridge") sink += vial::async_to_sync(trivial());
@@ -89,8 +68,8 @@ int main(int argc, char** argv) {
   // same machine, which two independent best times do not. Each route also keeps its best time.
   vial::app app;
   hello_routes(app);
-  vial::request sync_req = hello_request("/sync/hello");
-  vial::request async_req = hello_request("/coro/hello");
+  vial::request sync_req = get_request("/sync/hello");
+  vial::request async_req = get_request("/coro/hello");
   auto time_sync = [&] {
     return ns_per_call([&] { sink += app.dispatch(sync_req).body().size(); }, 10'000);
   };

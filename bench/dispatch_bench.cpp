@@ -11,56 +11,32 @@
 // `--only bare|hello|matched|hooked|missing|new_id|metrics --iterations N` runs one measure
 // N times and prints nothing, for instruction counting under callgrind (machine-load
 // independent): difference two runs.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <string>
-#include <vector>
+#include <utility>
 
+#include "harness.hpp"
 #include "vial/app.hpp"
 #include "vial/routing/router.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
 long sink = 0;
 
-// Best of 7 runs of `iterations` calls, after a warm-up.
+// Best of 7 runs.
 template <class F>
 double ns_per_call(F&& f, int iterations) {
-  for (int i = 0; i < iterations / 10; ++i) f();
-  double best = 1e300;
-  for (int round = 0; round < 7; ++round) {
-    auto start = clock_type::now();
-    for (int i = 0; i < iterations; ++i) f();
-    auto ns = std::chrono::duration<double, std::nano>(clock_type::now() - start).count();
-    best = std::min(best, ns / iterations);
-  }
-  return best;
-}
-
-vial::request get(std::string_view path) {
-  return vial::request("GET", path, {{"Host", "localhost"}});
+  return vial::bench::ns_per_call(std::forward<F>(f), iterations, 7);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool json = false;
-  std::string only;
-  long iterations = 0;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) json = true;
-    if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
-    if (std::strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
-      iterations = std::atol(argv[++i]);
-  }
+  using vial::bench::get_request;
+  const auto [json, only, iterations] = vial::bench::parse_options(argc, argv);
 
   vial::app app;
   app.get("/hello", [] { return "Hello, World!"; });
@@ -81,10 +57,10 @@ int main(int argc, char** argv) {
   vial::router router;
   router.add("/hello", {"GET"}, "hello");
 
-  vial::request hello = get("/hello");
-  vial::request hooked = get("/bp/hello");
-  vial::request missing = get("/nowhere");
-  vial::request counted = get("/hello");
+  vial::request hello = get_request("/hello");
+  vial::request hooked = get_request("/bp/hello");
+  vial::request missing = get_request("/nowhere");
+  vial::request counted = get_request("/hello");
   sink += app.dispatch(hello).body().size();  // freezes the app
   sink += metered.dispatch(counted).body().size();
   // A new request gets a new id; these reused ones keep theirs unless it is cleared.

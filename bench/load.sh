@@ -13,6 +13,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib.sh"
 BUILD="$ROOT/build-server-rel"
 DURATION=5
 JSON=0
@@ -29,46 +30,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-WORK=$(mktemp -d /tmp/vial-load.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# Starts "$@" (which prints its port on the first stdout line) and sets PORT and PID.
-start_printing_port() {
-  local out="$WORK/port.$RANDOM"
-  "$@" >"$out" 2>"$out.err" &
-  PID=$!
-  PIDS+=("$PID")
-  for _ in $(seq 200); do
-    [[ -s "$out" ]] && break
-    kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; return 1; }
-    sleep 0.05
-  done
-  PORT=$(head -1 "$out")
-}
-
-wait_http() {  # until the port answers (nginx does not print anything)
-  for _ in $(seq 200); do
-    curl -s -o /dev/null -m 1 "http://127.0.0.1:$1$2" && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-rss_kb() {  # the process and its children (nginx master + worker)
-  local total=0 p
-  for p in "$1" $(pgrep -P "$1" || true); do
-    total=$((total + $(awk '/^VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
+bench_init load
 
 to_ms() {  # wrk latency text (812.00us, 1.20ms, 2.01s) to milliseconds
   python3 -c "import re,sys; v,u=re.match(r'([0-9.]+)(us|ms|s)',sys.argv[1]).groups(); print(round(float(v)*{'us':0.001,'ms':1,'s':1000}[u],3))" "$1"
@@ -138,7 +100,7 @@ for c in $CONNS; do
   # Tuned httplib needs a thread per connection: a fresh server sized for this run.
   start_printing_port "$BUILD/bench/vial-bench-load-httplib-tuned" --threads "$c"
   measure httplib_tuned "http://127.0.0.1:$PORT/hello" "$c" "$PID"
-  kill "$PID"; wait "$PID" 2>/dev/null || true
+  stop_pid "$PID"
 done
 
 python3 - "$RESULTS" "$JSON" <<'PY'

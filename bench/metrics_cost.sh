@@ -16,6 +16,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib.sh"
 BUILD="$ROOT/build-server-rel"
 DURATION=5
 ROUNDS=3
@@ -32,26 +33,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-WORK=$(mktemp -d /tmp/vial-metrics-cost.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_init metrics-cost
 
-start() {  # sets PORT and PID; the server prints its port on its first stdout line
-  local out="$WORK/port.$RANDOM"
-  "$BUILD/bench/vial-bench-load-server" --io 1 --workers 8 "$@" >"$out" 2>"$out.err" &
-  PID=$!
-  PIDS+=("$PID")
-  for _ in $(seq 200); do
-    [[ -s "$out" ]] && break
-    kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; return 1; }
-    sleep 0.05
-  done
-  PORT=$(head -1 "$out")
+start() {  # sets PORT and PID
+  start_printing_port "$BUILD/bench/vial-bench-load-server" --io 1 --workers 8 "$@"
 }
 
 cpu_ticks() {  # pid: user + system clock ticks of every thread (fields 14 and 15)

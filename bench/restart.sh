@@ -19,6 +19,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib.sh"
 BENCH="$ROOT/bench"
 BUILD="$ROOT/build-rel"
 DURATION=20
@@ -39,19 +40,7 @@ EXAMPLES="$BUILD/examples/vial-examples"
 [[ -x "$EXAMPLES" ]] || { echo "no $EXAMPLES: build vial-examples in $BUILD first" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh --bench" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/vial-restart.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-forget() {  # after waiting for $1: its PID may be reused, so cleanup must not signal it
-  local keep=() pid
-  for pid in "${PIDS[@]}"; do [[ "$pid" == "$1" ]] || keep+=("$pid"); done
-  PIDS=("${keep[@]}")
-}
+bench_init restart
 say() { echo "restart: $*" >&2; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
@@ -59,34 +48,14 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 GENERATION=0
 start_server() {
   GENERATION=$((GENERATION + 1))
-  local out="$WORK/server.$GENERATION"
-  "$EXAMPLES" --port "$1" --reuse-port --db "$WORK/users.db" >"$out.out" 2>"$out.err" &
-  PID=$!
-  PIDS+=("$PID")
-  PORT=""
-  for _ in $(seq 200); do
-    PORT=$(sed -n 's|.*serving on http://[0-9.]*:\([0-9]*\).*|\1|p' "$out.out")
-    [[ -n "$PORT" ]] && return 0
-    kill -0 "$PID" 2>/dev/null || { cat "$out.err" >&2; return 1; }
-    sleep 0.05
-  done
-  echo "vial-examples did not start" >&2
-  return 1
+  start_examples "$WORK/server.$GENERATION" --port "$1" --reuse-port --db "$WORK/users.db"
 }
 
 start_server 0
 SERVER=$PID
 BASE="http://127.0.0.1:$PORT"
 FIXED_PORT=$PORT
-IDS=()
-for i in $(seq 20); do
-  id=$(curl -sf -X POST -H 'Content-Type: application/json' \
-         -d "{\"name\":\"seed $i\",\"email\":\"seed-$i@example.com\"}" "$BASE/users" |
-       sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-  IDS+=("$id")
-done
-SOAK_USER_IDS=$(IFS=,; echo "${IDS[*]}")
-export SOAK_USER_IDS
+seed_users "$BASE"
 
 say "${DURATION}s of load on port $PORT, $SWITCHES restarts, $CONNS connections"
 wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency -s "$BENCH/soak.lua" "$BASE" \
@@ -102,10 +71,8 @@ for i in $(seq "$SWITCHES"); do
   start_server "$FIXED_PORT"
   SERVER=$PID
   t0=$(now_ms)
-  kill -TERM "$OLD"
-  code=0
-  wait "$OLD" || code=$?
-  forget "$OLD"
+  stop_pid "$OLD"
+  code=$EXIT_CODE
   printf '%s\t%s\t%s\n' "$(( t0 - START ))" "$code" "$(( $(now_ms) - t0 ))" >>"$WORK/switches.tsv"
   say "switch $i at $(( (t0 - START) / 1000 ))s: old server exited $code after $(( $(now_ms) - t0 )) ms"
 done
@@ -113,10 +80,8 @@ wait "$WRK" || true
 forget "$WRK"
 ALIVE=0
 [[ "$(curl -s -m 5 "$BASE/hello")" == "Hello, World!" ]] && ALIVE=1
-kill -TERM "$SERVER"
-LAST_CODE=0
-wait "$SERVER" || LAST_CODE=$?
-forget "$SERVER"
+stop_pid "$SERVER"
+LAST_CODE=$EXIT_CODE
 
 /usr/bin/python3 - "$WORK" "$JSON" "$DURATION" "$CONNS" "$ALIVE" "$LAST_CODE" <<'PY'
 import json, re, sys

@@ -40,6 +40,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/bench/lib.sh"
 BENCH="$ROOT/bench"
 BUILD="$ROOT/build-rel"
 DURATION=300
@@ -64,50 +65,16 @@ EXAMPLES="$BUILD/examples/vial-examples"
 [[ -x "$EXAMPLES" ]] || { echo "no $EXAMPLES: build vial-examples in $BUILD first" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh --bench" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/vial-soak.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-forget() {  # after waiting for $1: its PID may be reused, so cleanup must not signal it
-  local keep=() pid
-  for pid in "${PIDS[@]}"; do [[ "$pid" == "$1" ]] || keep+=("$pid"); done
-  PIDS=("${keep[@]}")
-}
-
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
-socket_count() { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
-thread_count() { awk '/^Threads/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+bench_init soak
 say() { echo "soak: $*" >&2; }
 
 # --- the server ---
-"$EXAMPLES" --port 0 --db "$WORK/users.db" >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER=$!
-PIDS+=("$SERVER")
-PORT=""
-for _ in $(seq 200); do
-  PORT=$(sed -n 's|.*serving on http://[0-9.]*:\([0-9]*\).*|\1|p' "$WORK/server.out")
-  [[ -n "$PORT" ]] && break
-  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/server.err" >&2; exit 1; }
-  sleep 0.05
-done
-[[ -n "$PORT" ]] || { echo "vial-examples did not print its port" >&2; exit 1; }
+start_examples "$WORK/server" --port 0 --db "$WORK/users.db"
+SERVER=$PID
 BASE="http://127.0.0.1:$PORT"
 
 # Users that exist for the whole run (the mix reads and renames them).
-IDS=()
-for i in $(seq 20); do
-  id=$(curl -sf -X POST -H 'Content-Type: application/json' \
-         -d "{\"name\":\"seed $i\",\"email\":\"seed-$i@example.com\"}" "$BASE/users" |
-       sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-  IDS+=("$id")
-done
-SOAK_USER_IDS=$(IFS=,; echo "${IDS[*]}")
-export SOAK_USER_IDS
+seed_users "$BASE"
 
 RSS_START=$(rss_kb "$SERVER")
 FD_START=$(fd_count "$SERVER")
@@ -161,16 +128,7 @@ kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
 forget "$SAMPLER"
 STOP_START=$(date +%s%N)
-kill -TERM "$SERVER" 2>/dev/null || true
-EXIT_CODE=timeout
-for _ in $(seq 400); do
-  if ! kill -0 "$SERVER" 2>/dev/null; then
-    wait "$SERVER" && EXIT_CODE=0 || EXIT_CODE=$?
-    forget "$SERVER"
-    break
-  fi
-  sleep 0.05
-done
+stop_pid "$SERVER" 20
 STOP_MS=$(( ($(date +%s%N) - STOP_START) / 1000000 ))
 
 "$PYTHON" - "$WORK" "$JSON" "$DURATION" "$WARMUP" "$CONNS" "$LOAD_END_MS" "$RSS_START" \

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "support/catch.hpp"
+#include "support/websocket_echo.hpp"
 #include "vial/app/app.hpp"
 #include "vial/app/blueprint.hpp"
 #include "vial/testing/test_client.hpp"
@@ -12,18 +13,7 @@
 using vial::task;
 using vial::websocket;
 using vial::websocket_message;
-
-namespace {
-
-task<void> echo(websocket& ws) {
-  for (;;) {
-    auto m = co_await ws.receive();
-    if (m.is_close()) co_return;
-    co_await ws.send(std::move(m));
-  }
-}
-
-}  // namespace
+using vial::test::echo;
 
 TEST_CASE("a WebSocket route echoes text and binary messages through the test client",
           "[app][websocket]") {

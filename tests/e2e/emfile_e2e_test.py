@@ -12,7 +12,6 @@ share while saturated, descriptor counts) are printed to stderr.
 import os
 import resource
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -20,9 +19,9 @@ import unittest
 
 import requests
 
-from process import terminate
+from process import Fixture, descriptors, wait_descriptors_at_most
 
-FIXTURE = sys.argv.pop(1) if len(sys.argv) > 1 else None
+Fixture.binary = sys.argv.pop(1) if len(sys.argv) > 1 else None
 NOFILE = 64
 HELD = 100  # more than NOFILE: the rest wait in the listen backlog
 CPU_WINDOW = 1.5  # seconds of saturation measured
@@ -39,10 +38,6 @@ def cpu_seconds(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def open_descriptors(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 class LogReader(threading.Thread):
@@ -89,11 +84,9 @@ def read_response(sock, timeout):
 
 class AcceptEmfileTest(unittest.TestCase):
     def setUp(self):
-        self.proc = subprocess.Popen(
-            [FIXTURE, "--keep-alive-timeout-ms", "60000", "--header-timeout-ms", "60000"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=limit_descriptors)
-        self.port = int(self.proc.stdout.readline())
+        self.fixture = Fixture("--keep-alive-timeout-ms", "60000", "--header-timeout-ms", "60000",
+                               preexec_fn=limit_descriptors)
+        self.proc, self.port = self.fixture.proc, self.fixture.port
         self.log = LogReader(self.proc.stderr)
         self.log.start()
         self.held = []
@@ -101,7 +94,7 @@ class AcceptEmfileTest(unittest.TestCase):
     def tearDown(self):
         for s in self.held:
             s.close()
-        code = terminate(self.proc, timeout=30)
+        code = self.fixture.terminate()
         self.proc.stdout.close()
         self.assertEqual(code, 0, "fixture did not stop cleanly")
 
@@ -111,12 +104,12 @@ class AcceptEmfileTest(unittest.TestCase):
 
     def test_backs_off_logs_and_recovers_when_out_of_descriptors(self):
         self.get_hello()
-        before = open_descriptors(self.proc.pid)
+        before = descriptors(self.proc.pid, pipes=True)
         for _ in range(HELD):
             self.held.append(socket.create_connection(("127.0.0.1", self.port), timeout=5))
         self.assertTrue(self.log.wait_for("accept failed: Too many open files", 10),
                         "no accept failure logged:\n" + "\n".join(self.log.lines))
-        saturated = open_descriptors(self.proc.pid)
+        saturated = descriptors(self.proc.pid, pipes=True)
         self.assertGreaterEqual(saturated, NOFILE - 1)
 
         # Connections already open are served as usual meanwhile.
@@ -156,13 +149,10 @@ class AcceptEmfileTest(unittest.TestCase):
         self.get_hello()
         self.assertTrue(self.log.wait_for("accepting connections again", 5),
                         "\n".join(self.log.lines))
-        deadline = time.monotonic() + 5
-        while open_descriptors(self.proc.pid) > before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertLessEqual(open_descriptors(self.proc.pid), before)
+        self.assertLessEqual(wait_descriptors_at_most(self.proc.pid, before, pipes=True), before)
 
 
 if __name__ == "__main__":
-    if not FIXTURE:
+    if not Fixture.binary:
         sys.exit(__doc__)
     unittest.main(verbosity=2)

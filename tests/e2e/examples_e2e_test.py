@@ -12,7 +12,6 @@ stream whose first event arrives long before its end, and the index page in head
 import concurrent.futures
 import os
 import re
-import select
 import shutil
 import sqlite3
 import subprocess
@@ -23,59 +22,10 @@ import unittest
 
 import requests
 
-from process import bound, terminate
-
-BINARY = None
-SERVING = re.compile(r"vial-examples serving on (http://[0-9.]+:(\d+))")
+from process import ExamplesCase, ExamplesServer, bound
 
 
-class ExamplesServer:
-    """The examples binary, started with --port 0; `base` is the URL it printed."""
-
-    def __init__(self, db_path, *extra):
-        self.proc = subprocess.Popen(
-            [BINARY, "--port", "0", "--db", db_path, *extra],
-            stdout=subprocess.PIPE, text=True, bufsize=1)
-        deadline = time.monotonic() + 30
-        self.base = None
-        while self.base is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.proc.poll() is not None:
-                self.proc.kill()
-                raise RuntimeError("vial-examples did not print its URL")
-            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
-            if ready:
-                match = SERVING.search(self.proc.stdout.readline())
-                if match:
-                    self.base = match.group(1)
-        self.session = requests.Session()
-
-    def url(self, path):
-        return self.base + path
-
-    def get(self, path, **kw):
-        return self.session.get(self.url(path), timeout=30, **kw)
-
-    def stop(self):
-        """SIGTERM, as a supervisor would; returns the exit code."""
-        self.session.close()
-        code = terminate(self.proc, timeout=20)
-        self.proc.stdout.close()
-        return code
-
-
-class ExamplesTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="vial-examples-")
-        cls.server = ExamplesServer(os.path.join(cls.tmp, "users.db"))
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        assert code == 0, f"vial-examples exited with {code}"
-
+class ExamplesTest(ExamplesCase):
     def get(self, path, **kw):
         return self.server.get(path, **kw)
 
@@ -649,5 +599,5 @@ class CoroutineModeTest(unittest.TestCase):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    BINARY = os.path.abspath(sys.argv.pop(1))
+    ExamplesServer.binary = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

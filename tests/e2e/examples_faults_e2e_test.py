@@ -15,9 +15,7 @@ bypass file modes). Figures (descriptor counts) are printed to stderr.
 import ctypes
 import hashlib
 import os
-import re
 import resource
-import select
 import shutil
 import signal
 import socket
@@ -30,92 +28,19 @@ import threading
 import time
 import unittest
 
-import requests
+from process import (ExamplesCase, ExamplesServer, bound, descriptor_targets, descriptors,
+                     wait_descriptors_at_most)
 
-from process import bound, terminate
-
-BINARY = sys.argv.pop(1) if len(sys.argv) > 1 else None
-SERVING = re.compile(r"vial-examples serving on (http://[0-9.]+:(\d+))")
+ExamplesServer.binary = sys.argv.pop(1) if len(sys.argv) > 1 else None
 RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 
 
-def descriptors(pid):
-    """The process's open sockets and files. Pipes are left out: under a sanitizer the runtime
-    opens a pair to its symbolizer whenever it matches a suppression, at any moment."""
-    count = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            count += not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
-        except OSError:
-            pass
-    return count
-
-
-def descriptor_targets(pid):
-    """What each open descriptor is (socket:[inode], pipe, file), for a failure message."""
-    targets = []
-    for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
-        try:
-            targets.append(f"{fd}->{os.readlink(f'/proc/{pid}/fd/{fd}')}")
-        except OSError:
-            pass
-    return " ".join(targets)
-
-
-def wait_descriptors_at_most(pid, n, timeout=5.0):
-    """The process's descriptor count once it is <= n, else the last count after `timeout`.
-    `n` may be a callable, read again at each look."""
-    limit = n if callable(n) else lambda: n
-    deadline = time.monotonic() + timeout
-    while True:
-        count = descriptors(pid)
-        if count <= limit() or time.monotonic() > deadline:
-            return count
-        time.sleep(0.02)
-
-
-class Examples:
-    """vial-examples on an ephemeral port; stderr is collected."""
+class Examples(ExamplesServer):
+    """vial-examples with 16 workers; its stderr is collected (`stderr`)."""
 
     def __init__(self, db_path, *extra, preexec_fn=None):
-        self.proc = subprocess.Popen(
-            [BINARY, "--port", "0", "--threads", "16", "--db", db_path, *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-            preexec_fn=preexec_fn)
-        self.stderr = []
-        self.reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self.reader.start()
-        deadline = time.monotonic() + 30
-        self.base = None
-        while self.base is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.proc.poll() is not None:
-                self.proc.kill()
-                raise RuntimeError("vial-examples did not start: " + "".join(self.stderr))
-            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
-            if ready:
-                match = SERVING.search(self.proc.stdout.readline())
-                if match:
-                    self.base = match.group(1)
-        self.session = requests.Session()
-
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-
-    def request(self, method, path, **kw):
-        return self.session.request(method, self.base + path, timeout=30, **kw)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def stop(self):
-        """SIGTERM; returns the exit code (non-zero, e.g., when LeakSanitizer found a leak)."""
-        self.session.close()
-        code = terminate(self.proc, timeout=30)
-        self.reader.join(timeout=5)
-        self.proc.stdout.close()
-        return code
+        super().__init__(db_path, "--threads", "16", *extra, capture_stderr=True,
+                         preexec_fn=preexec_fn)
 
 
 class MockUpstream:
@@ -228,19 +153,22 @@ TIMED_OUT = "The upstream did not answer in time."
 FANOUTS = ("/fanout?n=5&ms=0&timeout=2000", "/fanout-sync?n=3&ms=0&timeout=2000")
 
 
-class UpstreamFaultsTest(unittest.TestCase):
+class UpstreamFaultsTest(ExamplesCase):
+    tmp_prefix = "vial-faults-upstream-"
+    capture_stderr = True
+
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="vial-faults-upstream-")
         cls.upstream = MockUpstream()
-        cls.server = Examples(os.path.join(cls.tmp, "users.db"), "--upstream", cls.upstream.base)
+        cls.server_args = ("--threads", "16", "--upstream", cls.upstream.base)
+        super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.server.stop()
-        cls.upstream.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        assert code == 0, f"vial-examples exited with {code}:\n" + "".join(cls.server.stderr)
+        try:
+            super().tearDownClass()
+        finally:
+            cls.upstream.close()
 
     def setUp(self):
         self.upstream.mode = "ok"
@@ -519,6 +447,6 @@ class StreamClientLeavesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not BINARY:
+    if not ExamplesServer.binary:
         sys.exit(__doc__)
     unittest.main(verbosity=2)

@@ -17,17 +17,14 @@ one-request-per-connection clients runs against the fixture while it gets SIGTER
 """
 
 import os
-import re
 import socket
-import subprocess
 import sys
-import threading
 import time
 import unittest
 
-from process import terminate
+from process import ClientThreads, Fixture
 
-FIXTURE = sys.argv.pop(1) if len(sys.argv) > 1 else None
+Fixture.binary = sys.argv.pop(1) if len(sys.argv) > 1 else None
 IO_TIMEOUT = 10.0  # generous: a dropped SYN is retried after 1 s, and the machine may be busy
 
 
@@ -58,47 +55,25 @@ def read_response(sock, buffer):
     return status, headers, buffer[:length], buffer[length:]
 
 
-class Load:
+class Load(ClientThreads):
     """Client threads hammering 127.0.0.1:port until `stop()`; every outcome is tallied."""
 
     EXPECTED = {"/hello": b"hello", "/slow": b"slow done"}
 
     def __init__(self, port, refused_is_loss):
-        self.port = port
+        super().__init__(port, IO_TIMEOUT)
         self.refused_is_loss = refused_is_loss
-        self.lock = threading.Lock()
-        self.ok = 0
         self.refused = 0
         self.close_announced = 0
         self.losses = []
         self.signal_time = None
         self.refused_before_signal = 0
-        self.done = threading.Event()
-        self.threads = []
 
     def start(self, keep_alive=8, slow_keep_alive=4, one_shot=8):
         plan = [("keep", "/hello")] * keep_alive + [("keep", "/slow")] * slow_keep_alive + \
                [("once", "/hello")] * one_shot
         for kind, path in plan:
-            target = self.keep_alive_client if kind == "keep" else self.one_shot_client
-            t = threading.Thread(target=target, args=(path,), daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def stop(self):
-        self.done.set()
-        for t in self.threads:
-            t.join(timeout=IO_TIMEOUT * 2)
-
-    def count(self):
-        with self.lock:
-            return self.ok
-
-    def wait_for(self, n, timeout):
-        deadline = time.monotonic() + timeout
-        while self.count() < n and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.count() >= n
+            self.spawn(self.keep_alive_client if kind == "keep" else self.one_shot_client, path)
 
     def _loss(self, what):
         with self.lock:
@@ -171,33 +146,15 @@ class Load:
                 sock.close()
 
 
-class Fixture:
-    """The fixture process; `port` is the one it printed. With `listener`, a listening socket,
-    it is started as systemd starts a socket-activated service: the socket as descriptor 3,
-    LISTEN_FDS=1 and LISTEN_PID its own pid."""
+def socket_activated(*args, listener):
+    """The fixture started as systemd starts a socket-activated service: `listener`, a listening
+    socket, as descriptor 3, LISTEN_FDS=1 and LISTEN_PID its own pid."""
+    def as_systemd():
+        os.dup2(listener.fileno(), 3)
+        os.environ["LISTEN_FDS"] = "1"
+        os.environ["LISTEN_PID"] = str(os.getpid())
 
-    def __init__(self, *args, listener=None):
-        def as_systemd():
-            os.dup2(listener.fileno(), 3)
-            os.environ["LISTEN_FDS"] = "1"
-            os.environ["LISTEN_PID"] = str(os.getpid())
-
-        self.proc = subprocess.Popen([FIXTURE, *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True,
-                                     preexec_fn=as_systemd if listener else None,
-                                     pass_fds=(3,) if listener else ())
-        line = self.proc.stdout.readline()
-        if not re.fullmatch(r"\d+\n", line):
-            self.proc.kill()
-            raise RuntimeError(f"the fixture printed {line!r}: {self.proc.stderr.read()}")
-        self.port = int(line)
-
-    def terminate(self, timeout=30):
-        """SIGTERM, then the exit code once it stopped."""
-        return terminate(self.proc, timeout)
-
-    def stderr(self):
-        return self.proc.stderr.read() if self.proc.poll() is not None else ""
+    return Fixture(*args, preexec_fn=as_systemd, pass_fds=(3,))
 
 
 class GracefulRestartTest(unittest.TestCase):
@@ -224,16 +181,19 @@ class GracefulRestartTest(unittest.TestCase):
         self.assertGreater(load.close_announced, 0)
         self.assertGreater(load.refused, 0, "no client saw the listener closed")
 
-    def test_restart_with_reuse_port_loses_nothing(self):
-        old = Fixture("--workers", "8", "--reuse-port", "1")
-        new = None
-        load = Load(old.port, refused_is_loss=True)
+    def check_restart_loses_nothing(self, port, old, replace):
+        """Under load on `port`, `replace(started)` stops `old` and starts its successor
+        (appended to `started`) in the order it chooses, and returns the old one's exit code.
+        Both must exit 0, and no request may fail or be refused."""
+        started = [old]
+        load = Load(port, refused_is_loss=True)
         try:
+            self.assertEqual(old.port, port)
             load.start()
             self.assertTrue(load.wait_for(200, timeout=20), "the load did not get going")
-            new = Fixture("--workers", "8", "--reuse-port", "1", "--port", str(old.port))
-            self.assertEqual(new.port, old.port)
-            old_code = old.terminate()
+            old_code = replace(started)
+            new = started[-1]
+            self.assertEqual(new.port, port)
             after_switch = load.count()
             # The successor alone serves everyone now, including the clients the old one closed.
             self.assertTrue(load.wait_for(after_switch + 300, timeout=20),
@@ -242,13 +202,21 @@ class GracefulRestartTest(unittest.TestCase):
             new_code = new.terminate()
         finally:
             load.stop()
-            for f in (old, new):
-                if f is not None and f.proc.poll() is None:
-                    f.proc.kill()
+            for f in started:
+                f.kill()
         self.assertEqual(old_code, 0, old.stderr())
         self.assertEqual(new_code, 0, new.stderr())
         self.assertEqual(load.losses, [], f"{len(load.losses)} failed of {load.ok + len(load.losses)}")
         self.assertEqual(load.refused, 0)
+
+    def test_restart_with_reuse_port_loses_nothing(self):
+        old = Fixture("--workers", "8", "--reuse-port", "1")
+
+        def replace(started):
+            started.append(Fixture("--workers", "8", "--reuse-port", "1", "--port", str(old.port)))
+            return old.terminate()
+
+        self.check_restart_loses_nothing(old.port, old, replace)
 
     def test_restart_with_an_inherited_socket_refuses_nothing(self):
         # The test plays systemd: it holds the listening socket, so connections that arrive
@@ -256,32 +224,17 @@ class GracefulRestartTest(unittest.TestCase):
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen(1024)
-        port = listener.getsockname()[1]
-        old = Fixture("--workers", "8", listener=listener)
-        new = None
-        load = Load(port, refused_is_loss=True)
         try:
-            self.assertEqual(old.port, port)
-            load.start()
-            self.assertTrue(load.wait_for(200, timeout=20), "the load did not get going")
-            old_code = old.terminate()  # the old one is gone before the new one starts
-            new = Fixture("--workers", "8", listener=listener)
-            self.assertEqual(new.port, port)
-            after_switch = load.count()
-            self.assertTrue(load.wait_for(after_switch + 300, timeout=20),
-                            "the new process did not take over")
-            load.stop()
-            new_code = new.terminate()
+            old = socket_activated("--workers", "8", listener=listener)
+
+            def replace(started):
+                code = old.terminate()  # the old one is gone before the new one starts
+                started.append(socket_activated("--workers", "8", listener=listener))
+                return code
+
+            self.check_restart_loses_nothing(listener.getsockname()[1], old, replace)
         finally:
-            load.stop()
             listener.close()
-            for f in (old, new):
-                if f is not None and f.proc.poll() is None:
-                    f.proc.kill()
-        self.assertEqual(old_code, 0, old.stderr())
-        self.assertEqual(new_code, 0, new.stderr())
-        self.assertEqual(load.losses, [], f"{len(load.losses)} failed of {load.ok + len(load.losses)}")
-        self.assertEqual(load.refused, 0)
 
 
 if __name__ == "__main__":

@@ -6,15 +6,12 @@ usage: metrics_e2e_test.py PATH/TO/vial-examples [unittest args]
 """
 
 import os
-import shutil
 import sys
-import tempfile
 import unittest
 
 from prometheus_client.parser import text_string_to_metric_families
 
-import examples_e2e_test
-from examples_e2e_test import ExamplesServer
+from process import ExamplesCase, ExamplesServer
 
 
 def families(text):
@@ -29,17 +26,8 @@ def value(family, **labels):
     return found[0]
 
 
-class MetricsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="vial-metrics-")
-        cls.server = ExamplesServer(os.path.join(cls.tmp, "users.db"))
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        assert code == 0, f"vial-examples exited with {code}"
+class MetricsTest(ExamplesCase):
+    tmp_prefix = "vial-metrics-"
 
     def test_scrape_after_traffic_parses_and_counts_by_rule(self):
         get = self.server.get
@@ -121,5 +109,5 @@ class MetricsTest(unittest.TestCase):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    examples_e2e_test.BINARY = os.path.abspath(sys.argv.pop(1))
+    ExamplesServer.binary = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

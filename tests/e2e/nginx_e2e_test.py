@@ -25,21 +25,18 @@ Prints the figures (requests, failures, restart duration). Exits 77 (skipped) wi
 
 import http.client
 import json
-import os
-import re
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
-from process import terminate
+from process import ClientThreads, Fixture, free_port
 
-FIXTURE = sys.argv.pop(1) if len(sys.argv) > 1 else None
+Fixture.binary = sys.argv.pop(1) if len(sys.argv) > 1 else None
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 CLIENT_ADDRESS = "127.0.0.2"  # loopback too, but not the address nginx connects to vial from
 IO_TIMEOUT = 20.0  # generous: the machine may be busy, and the fixture may run under TSan
@@ -87,34 +84,9 @@ http {{
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Fixture:
-    """A vial-server-fixture process behind the proxy; `port` is the one it printed."""
-
-    def __init__(self, port=0):
-        self.proc = subprocess.Popen(
-            [FIXTURE, "--workers", "8", "--proxy", "1", "--port", str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not re.fullmatch(r"\d+\n", line):
-            self.proc.kill()
-            raise RuntimeError(f"the fixture printed {line!r}: {self.proc.stderr.read()}")
-        self.port = int(line)
-
-    def terminate(self, timeout=30):
-        return terminate(self.proc, timeout)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+def behind_proxy(port=0):
+    """A fixture process that trusts one proxy, on `port` (0: an ephemeral one)."""
+    return Fixture("--workers", "8", "--proxy", "1", "--port", str(port))
 
 
 class Nginx:
@@ -185,41 +157,19 @@ def get(conn, path, headers=None):
     return res.status, dict((k.lower(), v) for k, v in res.getheaders()), res.read()
 
 
-class Load:
+class Load(ClientThreads):
     """Keep-alive client threads through nginx until `stop()`; every outcome is tallied."""
 
     EXPECTED = {"/hello": b"hello", "/slow": b"slow done"}
 
     def __init__(self, port):
-        self.port = port
-        self.lock = threading.Lock()
-        self.ok = 0
+        super().__init__(port, IO_TIMEOUT)
         self.failures = []
         self.pids = set()
-        self.done = threading.Event()
-        self.threads = []
 
     def start(self, fast=4, slow=2, whoami=2):
-        plan = ["/hello"] * fast + ["/slow"] * slow + ["/whoami"] * whoami
-        for path in plan:
-            t = threading.Thread(target=self.client, args=(path,), daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def stop(self):
-        self.done.set()
-        for t in self.threads:
-            t.join(timeout=IO_TIMEOUT * 2)
-
-    def count(self):
-        with self.lock:
-            return self.ok
-
-    def wait_for(self, n, timeout):
-        deadline = time.monotonic() + timeout
-        while self.count() < n and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.count() >= n
+        for path in ["/hello"] * fast + ["/slow"] * slow + ["/whoami"] * whoami:
+            self.spawn(self.client, path)
 
     def check(self, path, status, body):
         if status != 200:
@@ -255,14 +205,14 @@ class Load:
 class NginxTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="vial-nginx-")
-        self.a = Fixture()
-        self.b = Fixture()
+        self.a = behind_proxy()
+        self.b = behind_proxy()
         self.nginx = Nginx(self.tmp, self.a.port, self.b.port)
 
     def tearDown(self):
         self.nginx.stop()
         for f in (self.a, self.b):
-            f.stop()
+            f.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_the_app_sees_the_client_address_scheme_and_request_id(self):
@@ -313,8 +263,8 @@ class NginxTest(unittest.TestCase):
             code = self.a.proc.wait(timeout=IO_TIMEOUT * 2)
             stopped = time.monotonic()
             self.assertEqual(code, 0, self.a.proc.stderr.read())
-            self.a.stop()
-            self.a = Fixture(self.a.port)  # the supervisor starts the new process
+            self.a.close()
+            self.a = behind_proxy(self.a.port)  # the supervisor starts the new process
             restarted = time.monotonic()
             # The new process serves through nginx, and the load goes on.
             deadline = time.monotonic() + IO_TIMEOUT

@@ -7,7 +7,6 @@ stops it with SIGTERM and expects a clean exit.
 """
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -15,22 +14,20 @@ import unittest
 
 import requests
 
-FIXTURE = sys.argv.pop(1) if len(sys.argv) > 1 else None
+from process import Fixture
+
+Fixture.binary = sys.argv.pop(1) if len(sys.argv) > 1 else None
 
 
 class ServerE2E(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.proc = subprocess.Popen([FIXTURE, "--max-body", "1024"], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-        line = cls.proc.stdout.readline()  # the port: ready as soon as it is printed
-        cls.port = int(line)
-        cls.base = f"http://127.0.0.1:{cls.port}"
+        cls.fixture = Fixture("--max-body", "1024")
+        cls.proc, cls.port, cls.base = cls.fixture.proc, cls.fixture.port, cls.fixture.base
 
     @classmethod
     def tearDownClass(cls):
-        cls.proc.send_signal(signal.SIGTERM)
-        code = cls.proc.wait(timeout=30)
+        code = cls.fixture.terminate()
         assert code == 0, f"fixture exited with {code}"
 
     def still_serves(self):

@@ -4,7 +4,6 @@
 Usage: static_multipart_e2e_test.py <path to vial-server-fixture>
 """
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -12,7 +11,9 @@ import unittest
 
 import requests
 
-FIXTURE = sys.argv.pop(1) if len(sys.argv) > 1 else None
+from process import Fixture
+
+Fixture.binary = sys.argv.pop(1) if len(sys.argv) > 1 else None
 
 
 class StaticAndMultipartE2E(unittest.TestCase):
@@ -29,14 +30,12 @@ class StaticAndMultipartE2E(unittest.TestCase):
         with open(os.path.join(cls.tmp.name, "secret.txt"), "w") as f:
             f.write("do not serve\n")
         os.symlink(os.path.join(cls.tmp.name, "secret.txt"), os.path.join(root, "escape.txt"))
-        cls.proc = subprocess.Popen([FIXTURE, "--static", root], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-        cls.base = f"http://127.0.0.1:{int(cls.proc.stdout.readline())}"
+        cls.fixture = Fixture("--static", root)
+        cls.base = cls.fixture.base
 
     @classmethod
     def tearDownClass(cls):
-        cls.proc.send_signal(signal.SIGTERM)
-        assert cls.proc.wait(timeout=30) == 0
+        assert cls.fixture.terminate() == 0
         cls.tmp.cleanup()
 
     def test_serves_a_file_with_type_and_validators(self):

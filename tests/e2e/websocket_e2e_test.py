@@ -20,26 +20,20 @@ import urllib.request
 
 import websockets
 
-import examples_e2e_test
-from examples_e2e_test import ExamplesServer
+from process import ExamplesCase, ExamplesServer
 
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-class WebSocketTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="vial-ws-")
-        cls.server = ExamplesServer(os.path.join(cls.tmp, "users.db"))
-        cls.ws_base = cls.server.base.replace("http://", "ws://")
+class WebSocketTest(ExamplesCase):
+    tmp_prefix = "vial-ws-"
 
     @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        assert code == 0, f"vial-examples exited with {code}"
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ws_base = cls.server.base.replace("http://", "ws://")
 
     def test_echo_returns_text_and_a_1_mib_binary_message_unchanged(self):
         async def go():
@@ -225,5 +219,5 @@ class ShutdownTest(unittest.TestCase):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    examples_e2e_test.BINARY = os.path.abspath(sys.argv.pop(1))
+    ExamplesServer.binary = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "server/request_reader.hpp"
-#include "server/test_app.hpp"
+#include "server/server_fixture.hpp"
 #include "support/catch.hpp"
 #include "support/eventually.hpp"
 #include "support/raw_client.hpp"
@@ -19,21 +19,14 @@ using vial::test::raw_client;
 
 namespace {
 
-// The test routes, plus one that reports the size of a request header, on an ephemeral port.
-struct buffer_fixture {
-  buffer_fixture() : srv(make_app(app, state), vial::server_options{.port = 0}) { srv.start(); }
-  static vial::app& make_app(vial::app& a, vial::test::test_state& s) {
-    vial::test::add_test_routes(a, s);
-    a.get("/header-size", [](const vial::request& r) {
-      return std::to_string(r.headers().get("X-Big").value_or("").size());
-    });
-    return a;
-  }
-  raw_client connect() { return raw_client(srv.port()); }
-
-  vial::app app;
-  vial::test::test_state state;
-  vial::server srv;
+// The test routes, plus one that reports the size of a request header.
+struct buffer_fixture : vial::test::server_fixture {
+  buffer_fixture()
+      : server_fixture({}, [](vial::app& a) {
+          a.get("/header-size", [](const vial::request& r) {
+            return std::to_string(r.headers().get("X-Big").value_or("").size());
+          });
+        }) {}
 };
 
 bool no_read_buffer() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <utility>
 
 #include "server/test_app.hpp"
@@ -11,13 +12,17 @@
 
 namespace vial::test {
 
+/// The test routes (test_app.hpp), plus any `more_routes` adds, served by a started server.
 struct server_fixture {
-  explicit server_fixture(vial::server_options o = {})
-      : srv(make_app(app, state), with_port0(std::move(o))) {
+  explicit server_fixture(vial::server_options o = {},
+                          const std::function<void(vial::app&)>& more_routes = {})
+      : srv(make_app(app, state, more_routes), with_port0(std::move(o))) {
     srv.start();
   }
-  static vial::app& make_app(vial::app& a, vial::test::test_state& s) {
+  static vial::app& make_app(vial::app& a, vial::test::test_state& s,
+                             const std::function<void(vial::app&)>& more_routes) {
     vial::test::add_test_routes(a, s);
+    if (more_routes) more_routes(a);
     return a;
   }
   static vial::server_options with_port0(vial::server_options o) {

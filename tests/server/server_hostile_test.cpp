@@ -1,17 +1,8 @@
 // The server under hostile input: malformed and smuggling-prone requests, size limits, slow
 // and non-reading clients, a full queue, trailers, and request data that must not forge log
 // lines.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <condition_variable>
-#include <csignal>
-#include <cstdlib>
-#include <future>
 #include <mutex>
-#include <stop_token>
-#include <system_error>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,11 +10,9 @@
 #include "server/server_fixture.hpp"
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
-#include "support/eventually.hpp"
 #include "support/log_capture.hpp"
 #include "support/raw_client.hpp"
 #include "vial/server/server.hpp"
-#include "vial/testing/test_client.hpp"
 
 using namespace std::chrono_literals;
 using vial::test::get_request;

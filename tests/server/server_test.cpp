@@ -14,14 +14,12 @@
 #include <thread>
 #include <vector>
 
-#include "routing/match_count.hpp"
 #include "server/server_fixture.hpp"
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
 #include "support/eventually.hpp"
 #include "support/log_capture.hpp"
 #include "support/raw_client.hpp"
-#include "vial/testing/test_client.hpp"
 
 using namespace std::chrono_literals;
 using vial::test::get_request;

@@ -11,22 +11,16 @@
 #include "server/test_app.hpp"
 #include "support/catch.hpp"
 #include "support/raw_client.hpp"
+#include "support/websocket_echo.hpp"
 #include "vial/server/server.hpp"
 
 using namespace std::chrono_literals;
 using vial::task;
 using vial::websocket;
+using vial::test::echo;
 using vial::test::raw_client;
 
 namespace {
-
-task<void> echo(websocket& ws) {
-  for (;;) {
-    auto m = co_await ws.receive();
-    if (m.is_close()) co_return;
-    co_await ws.send(std::move(m));
-  }
-}
 
 constexpr std::string_view upgrade_head =
     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
