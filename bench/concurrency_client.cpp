@@ -62,7 +62,7 @@ struct totals {
   clock_type::time_point last_done;
   clock_type::time_point last_connected;  // the last connect that completed
   clock_type::time_point last_sent;       // the last request written
-  std::size_t heads = 0;  // hold: connections that have their response head
+  std::size_t heads = 0;                  // hold: connections that have their response head
   bool stopping = false;
 };
 

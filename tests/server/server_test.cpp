@@ -394,7 +394,7 @@ TEST_CASE("at max_connections with none idle the server stops accepting until on
   CHECK(busy.closed_by_peer());
 }
 
-TEST_CASE("a burst of 2,000 connection attempts all complete their handshake while none is accepted",
+TEST_CASE("a burst of 2,000 connects completes every handshake while the server accepts none",
           "[server][limits][backlog]") {
   // Thousands of clients connecting at once (bench/concurrency: 10,000) outrun one loop thread's
   // accepts; a SYN the full listen queue drops costs its client a 1 s retransmission. The
