@@ -13,8 +13,9 @@ drives). vial-examples runs with its default worker count unless --threads is gi
 Cases, one server process each side, in one run:
   held N    N clients (1,000 and 10,000) connect at once and each sends one GET /data?ms=1000
             (a coroutine that awaits 1 s): completed count, wall time (first connect to last
-            answer), p50/p99 latency from the connect, errors, the server's peak RSS.
-            The same against bench/concurrency_quart.py on Hypercorn (one process, backlog 1024
+            answer), p50/p99 latency from the connect, errors, the server's peak RSS, and when
+            the last connect completed (over 1 s: SYNs dropped by a full listen queue).
+            The same against bench/concurrency_quart.py on Hypercorn (one process, backlog 4096
             as vial's). Unanswered requests count as errors after --timeout seconds.
   fanout C  C keep-alive clients in a closed loop on GET /fanout?n=5&ms=100 for
             --fanout-seconds: requests/s against the cap C / 0.1 s, and the ratio.
@@ -25,6 +26,8 @@ Cases, one server process each side, in one run:
 Targets (issue 15): 10,000 held requests all answered in <= 2 s with peak RSS <= 64 MiB;
 fan-out >= 0.9x the cap.
 
+cpu s is the CPU time (user + system) the server and the client spent on a case: on a shared
+machine the wall time depends on the other processes, the CPU time much less.
 RSS is VmRSS sampled every 20 ms, and VmHWM after resetting it through /proc/PID/clear_refs
 where allowed; for Hypercorn the sum over its process tree. The file limit is raised to the hard
 limit (20,000 here) for this process and the processes it starts. Loopback only; every process
@@ -77,6 +80,16 @@ def tree(pid):
     return out
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of one process (its threads included), in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 def status_kib(pid, field):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -118,6 +131,9 @@ class server:
 
     def rss(self):
         return sum(status_kib(p, "VmRSS") for p in tree(self.proc.pid)) * 1024
+
+    def cpu(self):
+        return sum(cpu_seconds(p) for p in tree(self.proc.pid))
 
     def reset_hwm(self):
         ok = True
@@ -170,8 +186,10 @@ def run_client(client, srv, mode, target, clients, **limits):
     for k, v in limits.items():
         argv += [f"--{k}", str(v)]
     before = srv.rss()
+    cpu_before = srv.cpu()
     s = sampler(srv)
     held_rss = None
+    client_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if mode == "hold":  # sample once every connection has its response head
         for line in proc.stderr:
@@ -181,11 +199,15 @@ def run_client(client, srv, mode, target, clients, **limits):
                 break
     out, err = proc.communicate()
     peak = s.stop()
+    server_cpu = srv.cpu() - cpu_before
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (after.ru_utime + after.ru_stime) - (client_cpu.ru_utime + client_cpu.ru_stime)
     lines = out.decode().strip().splitlines()
     if not lines:
         raise RuntimeError(f"client failed: {err.decode()[-2000:]}")
     r = json.loads(lines[-1])
-    r.update(rss_before_mib=round(before / MIB, 1), peak_rss_mib=round(peak / MIB, 1))
+    r.update(rss_before_mib=round(before / MIB, 1), peak_rss_mib=round(peak / MIB, 1),
+             server_cpu_s=round(server_cpu, 2), client_cpu_s=round(client_cpu, 2))
     if held_rss is not None:
         r["held_rss_mib"] = round(held_rss / MIB, 1)
         r["bytes_per_connection"] = round((held_rss - before) / clients)
@@ -256,7 +278,7 @@ def main():
                     port = s.getsockname()[1]
                 log("starting Quart on Hypercorn, port", port)
                 quart = server("quart", ["hypercorn", "--bind", f"{HOST}:{port}", "--workers", "1",
-                                         "--backlog", "1024", "concurrency_quart:app"],
+                                         "--backlog", "4096", "concurrency_quart:app"],
                                port=port, cwd=HERE)
                 servers.append(quart)
                 report["quart"]["idle_rss_mib"] = round(quart.rss() / MIB, 1)
@@ -274,7 +296,7 @@ def main():
     print(f"file limit {nofile}; targets: 10,000 held answered in <= 2 s, peak RSS <= 64 MiB; "
           "fan-out >= 0.9x the cap")
     print(f"{'server':7} {'case':14} {'done':>7} {'errors':>7} {'wall s':>7} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'req/s':>8} {'peak MiB':>9}  notes")
+          f"{'p99 ms':>8} {'req/s':>8} {'peak MiB':>9} {'cpu s':>11}  notes")
     for side in ("vial", "quart"):
         for case, r in report[side].items():
             if not isinstance(r, dict):
@@ -285,11 +307,14 @@ def main():
             if "bytes_per_connection" in r:
                 notes = (f"held RSS {r['held_rss_mib']} MiB (from {r['rss_before_mib']}): "
                          f"{r['bytes_per_connection']} bytes each")
+            if r.get("connected_s", 0) > 1:
+                notes += f" last connect at {r['connected_s']:.2f} s"
             if r.get("error_kinds"):
                 notes += " " + json.dumps(r["error_kinds"])
             print(f"{side:7} {case:14} {r['completed']:7} {r['errors']:7} {r['wall_s']:7.2f} "
                   f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['rps']:8.1f} "
-                  f"{r['peak_rss_mib']:9.1f}  {notes}")
+                  f"{r['peak_rss_mib']:9.1f} {r['server_cpu_s']:5.2f}/{r['client_cpu_s']:<5.2f}"
+                  f"  {notes}")
     if args.json:
         print(json.dumps(report))
 

@@ -11,7 +11,9 @@
 //       (an idle keep-alive connection, or a stream in flight). Prints "held" on stderr once
 //       every connection has its head, so the caller can sample the server's memory.
 //
-// Prints one JSON object: completed, errors (by kind), wall time, p50/p99/max latency in ms.
+// Prints one JSON object: completed, errors (by kind), wall time, when the last connect completed
+// and the last request was written (seconds from the start: a dropped SYN shows there as a 1 s
+// retransmission), p50/p99/max latency in ms.
 // Loopback benchmark tool: reports figures, never asserts.
 
 #include <algorithm>
@@ -58,7 +60,9 @@ struct totals {
   std::vector<double> latency_ms;
   clock_type::time_point start;
   clock_type::time_point last_done;
-  std::size_t heads = 0;  // hold: connections that have their response head
+  clock_type::time_point last_connected;  // the last connect that completed
+  clock_type::time_point last_sent;       // the last request written
+  std::size_t heads = 0;                  // hold: connections that have their response head
   bool stopping = false;
 };
 
@@ -86,6 +90,7 @@ class client : public std::enable_shared_from_this<client> {
     socket_.async_connect(tcp::endpoint(asio::ip::address_v4::loopback(), settings_.port),
                           [self = shared_from_this()](error_code ec) {
                             if (ec) return self->fail("connect");
+                            self->totals_.last_connected = clock_type::now();
                             self->send();
                           });
   }
@@ -104,6 +109,7 @@ class client : public std::enable_shared_from_this<client> {
     asio::async_write(socket_, asio::buffer(request_),
                       [self = shared_from_this()](error_code ec, std::size_t) {
                         if (ec) return self->fail("write");
+                        self->totals_.last_sent = clock_type::now();
                         self->read();
                       });
   }
@@ -330,8 +336,10 @@ int main(int argc, char** argv) {
   const std::size_t completed = s.kind == mode::hold ? t.heads : t.completed;
   std::printf(
       "{\"clients\": %zu, \"completed\": %zu, \"errors\": %zu, \"error_kinds\": {%s}, "
-      "\"wall_s\": %.3f, \"rps\": %.1f, \"p50_ms\": %.1f, \"p99_ms\": %.1f, \"max_ms\": %.1f}\n",
+      "\"wall_s\": %.3f, \"connected_s\": %.3f, \"sent_s\": %.3f, \"rps\": %.1f, "
+      "\"p50_ms\": %.1f, \"p99_ms\": %.1f, \"max_ms\": %.1f}\n",
       s.clients, completed, errors, kinds.c_str(), wall,
+      ms_between(t.start, t.last_connected) / 1000.0, ms_between(t.start, t.last_sent) / 1000.0,
       wall > 0 ? static_cast<double>(t.completed) / wall : 0.0, p50, p99, max);
   return 0;
 }

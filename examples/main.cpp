@@ -129,24 +129,28 @@ int main(int argc, char** argv) {
 
   try {
     // One client for every fan-out: its pool keeps upstream connections open across requests.
-    // A response is at most 1 MiB: a fan-out of 100 calls to a runaway upstream then holds
-    // 100 MiB at worst instead of the default's 6.4 GiB.
-    vial::http_client client({.pool_size_per_host = 256, .max_response_bytes = 1 << 20});
+    // 512 connections: 64 clients of /fanout?n=5 have 320 calls in flight, and one request
+    // takes at most max_connections_per_caller (64) of them, so a few wide fan-outs
+    // (/fanout?n=100) leave room for everyone else. A response is at most 1 MiB: a fan-out of
+    // 100 calls to a runaway upstream then holds 100 MiB at worst instead of the default's
+    // 6.4 GiB.
+    vial::http_client client({.pool_size_per_host = 512, .max_response_bytes = 1 << 20});
     examples::context ctx{.upstream = opts.upstream,
                           .client = &client,
                           .db_path = opts.db,
                           .coroutines = opts.bridge ? vial::coroutine_mode::bridge
                                                     : vial::coroutine_mode::event_loop};
 
-    // The embedded mock upstream: its own app and server, on an ephemeral loopback port.
-    vial::app upstream_app;
+    // The embedded mock upstream: its own app and server, on an ephemeral loopback port. Its
+    // one route only awaits a timer, so it runs on the event loop: a call in flight holds no
+    // worker, and the upstream never caps the fan-out below the client's pool.
+    vial::app upstream_app({.coroutines = vial::coroutine_mode::event_loop});
     std::unique_ptr<vial::server> upstream_server;
     if (ctx.upstream.empty()) {
       examples::register_upstream(upstream_app);
       upstream_server = std::make_unique<vial::server>(
           upstream_app, vial::server_options{.host = "127.0.0.1",
                                              .port = 0,
-                                             .worker_threads = 256,
                                              // The main server's trim covers the whole process.
                                              .memory_trim_threshold = 0});
       upstream_server->start();

@@ -55,7 +55,11 @@ struct server_options {
   std::chrono::milliseconds keep_alive_timeout{5'000};  ///< idle between requests
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds shutdown_timeout{10'000};  ///< in-flight requests and streams
-  int backlog = 1024;
+  /// Connections the kernel completes and queues before the server accepts them. A burst of
+  /// clients connecting at once outruns the accepting loop thread, and each SYN dropped by a
+  /// full queue costs its client a 1 s retransmission: 4096 holds a burst of 10,000 on one
+  /// loop thread (docs/server.md, "Connections"). Linux caps it at net.core.somaxconn.
+  int backlog = 4096;
   bool reuse_port = false;  ///< SO_REUSEPORT: several processes share the port
   /// A listening TCP socket the process inherited, used instead of binding `host:port`:
   /// `vial::systemd_listen_fd()` under systemd socket activation; -1 binds. The server owns
