@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -14,6 +16,10 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "routing/match_count.hpp"
 #include "server/server_fixture.hpp"
@@ -287,6 +293,50 @@ TEST_CASE("server answers 503 with Retry-After when the request queue is full",
   auto& again = waiting == &second ? third : second;
   again.send(get_request("/hello"));
   CHECK(again.read_response().body == "hello");
+}
+
+TEST_CASE("server accepts the clients queued behind a busy event loop in one turn",
+          "[server][hostile]") {
+  // A flood that reconnects as fast as it is answered keeps the listen queue full. Accepting
+  // one client per turn of the loop (a turn runs every ready connection once) made a new client
+  // wait a turn for each client queued ahead of it.
+  vial::app app;
+  std::atomic<bool> holding{false}, release{false}, done{false};
+  std::atomic<int> turns{0};
+  app.get("/churn",
+          [&]() -> vial::task<std::string> {
+            holding = true;
+            while (!release) std::this_thread::yield();  // the only loop thread accepts nothing
+            auto ex = co_await boost::asio::this_coro::executor;
+            while (!done && turns < 1'000'000) {  // one turn of the loop per iteration
+              ++turns;
+              co_await boost::asio::post(ex, boost::asio::use_awaitable);
+            }
+            co_return "done";
+          },
+          {.coroutines = vial::coroutine_mode::event_loop});
+  app.get("/turn", [&] { return std::to_string(turns.load()); });
+  vial::server srv(app, {.port = 0, .io_threads = 1});
+  srv.start();
+  raw_client churn(srv.port());
+  REQUIRE(churn.send(get_request("/churn")));
+  REQUIRE(vial::test::eventually([&] { return holding.load(); }));
+  std::vector<raw_client> queued;
+  for (int i = 0; i < 32; ++i) {
+    queued.emplace_back(srv.port());  // the kernel completes the handshake; nobody accepts
+    REQUIRE(queued.back().send(get_request("/turn")));
+  }
+  release = true;
+  int first = 1'000'000, last = 0;
+  for (auto& c : queued) {
+    const int turn = std::stoi(c.read_response().body);
+    first = std::min(first, turn);
+    last = std::max(last, turn);
+  }
+  done = true;
+  CHECK(churn.read_response().body == "done");
+  CAPTURE(first, last);
+  CHECK(last - first <= 4);  // one client per turn: 31
 }
 
 TEST_CASE("server answers a trailer value over 64 KiB with 431 and keeps serving",
