@@ -3,6 +3,8 @@
 // The demos of vial-examples, one registration function per file. Each file reads like the
 // Flask code it rewrites (see the seeds quoted in docs/quickstart.md).
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -20,6 +22,9 @@ struct context {
   /// Where the coroutine demos that never block run (/hello-async, /data, /fanout,
   /// /with-timeout, /stream): on the event loop, or through the bridge with --bridge.
   vial::coroutine_mode coroutines = vial::coroutine_mode::event_loop;
+  /// How long GET /tasks/<id> remembers a finished task, and how many tasks at most.
+  std::chrono::milliseconds task_ttl = std::chrono::minutes(10);
+  std::size_t tasks_kept = 10'000;
 
   /// The route options of those demos.
   vial::route_options never_blocks() const { return {.coroutines = coroutines}; }
@@ -43,7 +48,7 @@ void register_users(vial::app& app, const context& ctx);
 /// GET /stream: server-sent events.
 void register_stream(vial::app& app, const context& ctx);
 /// POST /send-email, GET /tasks/<id>: background work.
-void register_email(vial::app& app);
+void register_email(vial::app& app, const context& ctx);
 /// GET /with-timeout, GET /boom.
 void register_timeout(vial::app& app, const context& ctx);
 /// GET /: the index page.

@@ -14,13 +14,15 @@
 //   - a request body is at most 64 KiB (413 past it);
 //   - at most 512 emails wait or are being sent; past that POST /send-email is 503 with
 //     Retry-After, so the queue holds at most 32 MiB of bodies;
-//   - GET /tasks/<id> remembers a task for 10 minutes after it was queued, and the 10,000 most
-//     recent tasks at most (the oldest is forgotten first): then it is 404;
+//   - GET /tasks/<id> remembers a task for 10 minutes after it was queued (until it finishes,
+//     if later), and the 10,000 most recent tasks at most (the oldest is forgotten first):
+//     then it is 404 (--task-ttl-ms and --tasks-kept change both);
 //   - task ids are 128 random bits from the kernel (getrandom), in hex, so one client cannot
 //     look up or guess another's.
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -48,8 +50,6 @@ namespace {
 
 constexpr std::size_t max_email_body_bytes = 64 * 1024;
 constexpr std::size_t max_queued_emails = 512;
-constexpr std::size_t max_remembered_tasks = 10'000;
-constexpr std::chrono::minutes task_ttl{10};
 
 /// Counts the emails queued or being sent. A `slot` holds one place while it lives.
 class outbox {
@@ -122,11 +122,15 @@ std::string random_id() {
   return id;
 }
 
-/// Background handles by id, for GET /tasks/<id>: at most `max_remembered_tasks`, each for
-/// `task_ttl`. Every operation is constant time (amortized); safe from any thread.
+/// Background handles by id, for GET /tasks/<id>: at most `kept`, each for `ttl` after it was
+/// added (until it finishes, if later).
+/// Every operation is constant time (amortized); safe from any thread.
 class task_registry {
  public:
   using clock = std::chrono::steady_clock;
+
+  task_registry(std::chrono::milliseconds ttl, std::size_t kept)
+      : ttl_(ttl), kept_(std::max<std::size_t>(1, kept)) {}
 
   /// Remembers `h` under a new random id, forgetting what is too old or too many.
   std::string add(const vial::background_handle& h) {
@@ -134,7 +138,7 @@ class task_registry {
     const auto now = clock::now();
     std::lock_guard lock(mutex_);
     prune(now);
-    if (handles_.size() >= max_remembered_tasks) forget_oldest();
+    if (handles_.size() >= kept_) forget_oldest();
     handles_.emplace(id, h);
     order_.emplace_back(now, id);
     return id;
@@ -152,7 +156,7 @@ class task_registry {
   // Oldest first: stops at the first entry still young enough, or older but not finished
   // (work runs at most a minute after it started, so that one is soon finished too).
   void prune(clock::time_point now) {
-    while (!order_.empty() && now - order_.front().first > task_ttl) {
+    while (!order_.empty() && now - order_.front().first > ttl_) {
       auto state = handles_.at(order_.front().second).state();
       if (state == vial::background_state::queued || state == vial::background_state::running) {
         break;
@@ -165,6 +169,8 @@ class task_registry {
     order_.pop_front();
   }
 
+  const std::chrono::milliseconds ttl_;
+  const std::size_t kept_;
   std::mutex mutex_;
   std::unordered_map<std::string, vial::background_handle> handles_;
   std::deque<std::pair<clock::time_point, std::string>> order_;  // by age, oldest first
@@ -172,8 +178,8 @@ class task_registry {
 
 }  // namespace
 
-void register_email(vial::app& app) {
-  auto tasks = std::make_shared<task_registry>();
+void register_email(vial::app& app, const context& ctx) {
+  auto tasks = std::make_shared<task_registry>(ctx.task_ttl, ctx.tasks_kept);
   auto queue = std::make_shared<outbox>();
 
   app.post("/send-email",

@@ -1,7 +1,8 @@
 // vial-examples: every scenario of the Flask 2 async seeds, served by one binary.
 //
 //   vial-examples [--host 127.0.0.1] [--port 8080] [--threads 64] [--db vial-examples.db]
-//                 [--upstream URL] [--reuse-port] [--bridge]
+//                 [--upstream URL] [--reuse-port] [--bridge] [--task-ttl-ms 600000]
+//                 [--tasks-kept 10000]
 //
 // Without --upstream, a second server on an ephemeral loopback port plays the upstream the
 // fan-out demos call, so everything works offline. SIGINT/SIGTERM stop both gracefully.
@@ -9,6 +10,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -41,11 +44,13 @@ struct options {
   std::string upstream;  // empty: start the embedded mock upstream
   bool reuse_port = false;
   bool bridge = false;  // run the never-blocking coroutine demos through the bridge
+  std::chrono::milliseconds task_ttl = std::chrono::minutes(10);
+  std::size_t tasks_kept = 10'000;
 };
 
 constexpr const char* usage =
     "usage: vial-examples [--host ADDR] [--port N] [--threads N] [--db PATH] [--upstream URL]\n"
-    "                     [--reuse-port] [--bridge]\n"
+    "                     [--reuse-port] [--bridge] [--task-ttl-ms N] [--tasks-kept N]\n"
     "  --host      address to listen on (default 127.0.0.1)\n"
     "  --port      port, 0 for an ephemeral one (default 8080)\n"
     "  --threads   worker threads (default 64; a bridged coroutine holds one while it waits)\n"
@@ -54,7 +59,10 @@ constexpr const char* usage =
     "  --reuse-port  share the port with another process (SO_REUSEPORT), for restarts without\n"
     "              downtime: start the new process, then SIGTERM the old one\n"
     "  --bridge    run /hello-async, /data, /fanout, /with-timeout and /stream through the\n"
-    "              bridge (each holds a worker while it waits) instead of the event loop\n";
+    "              bridge (each holds a worker while it waits) instead of the event loop\n"
+    "  --task-ttl-ms  how long GET /tasks/<id> remembers a task after it was queued (default\n"
+    "              600000, 10 minutes; longer while it runs)\n"
+    "  --tasks-kept  how many tasks GET /tasks/<id> remembers at most (default 10000)\n";
 
 template <class T>
 T parse_number(std::string_view flag, std::string_view text, T lo, T hi) {
@@ -96,6 +104,11 @@ options parse(int argc, char** argv) {
       o.port = parse_number<std::uint16_t>(flag, value, 0, 65535);
     } else if (flag == "--threads") {
       o.threads = parse_number<std::size_t>(flag, value, 1, 1024);
+    } else if (flag == "--task-ttl-ms") {
+      o.task_ttl = std::chrono::milliseconds(
+          parse_number<std::int64_t>(flag, value, 0, std::int64_t{24} * 3600 * 1000));
+    } else if (flag == "--tasks-kept") {
+      o.tasks_kept = parse_number<std::size_t>(flag, value, 1, 10'000'000);
     } else if (flag == "--db") {
       o.db = value;
     } else if (flag == "--upstream") {
@@ -135,11 +148,13 @@ int main(int argc, char** argv) {
     // 100 calls to a runaway upstream then holds 100 MiB at worst instead of the default's
     // 6.4 GiB.
     vial::http_client client({.pool_size_per_host = 512, .max_response_bytes = 1 << 20});
-    examples::context ctx{.upstream = opts.upstream,
-                          .client = &client,
-                          .db_path = opts.db,
-                          .coroutines = opts.bridge ? vial::coroutine_mode::bridge
-                                                    : vial::coroutine_mode::event_loop};
+    examples::context ctx{
+        .upstream = opts.upstream,
+        .client = &client,
+        .db_path = opts.db,
+        .coroutines = opts.bridge ? vial::coroutine_mode::bridge : vial::coroutine_mode::event_loop,
+        .task_ttl = opts.task_ttl,
+        .tasks_kept = opts.tasks_kept};
 
     // The embedded mock upstream: its own app and server, on an ephemeral loopback port. Its
     // one route only awaits a timer, so it runs on the event loop: a call in flight holds no
@@ -165,7 +180,7 @@ int main(int argc, char** argv) {
     examples::register_fanout(app, ctx);
     examples::register_users(app, ctx);
     examples::register_stream(app, ctx);
-    examples::register_email(app);
+    examples::register_email(app, ctx);
     examples::register_timeout(app, ctx);
     examples::register_websocket(app);
     // Prometheus metrics: the app's requests, the server's queue and workers, and the fan-out

@@ -42,7 +42,7 @@ std::atomic<std::size_t> read_buffer_total{0};
 constexpr std::chrono::milliseconds linger_time{1000};
 // What a closing connection reads and drops so that its answer is not lost to a reset: enough
 // for a client still sending a modest body after a 413, and small, because a flood of
-// connections that each send without end would otherwise make the server copy a megabyte per
+// connections that each send without end would otherwise make the server read a megabyte per
 // connection (bench/hostile_memory: /hello at 70-110 ms p50 under such floods with 1 MiB,
 // 4-9 ms with 128 KiB).
 constexpr std::size_t linger_max_bytes = 128 * 1024;
@@ -257,10 +257,12 @@ void connection::on_read(error_code ec, std::size_t n) {
     case phase::stream:
       return;  // pipelined bytes wait in the buffer; the stream goes on
     case phase::linger:
+      // A read started before the answer: what it got is counted, then dropped.
       lingered_ += buffer_.size();
       buffer_.clear();
+      release_buffer();
       if (lingered_ > linger_max_bytes) return close();
-      return read_more();
+      return linger_more();
     case phase::busy:
       return;
     case phase::idle:
@@ -497,8 +499,43 @@ void connection::linger_close() {
   socket_.shutdown(socket_type::shutdown_send, ec);
   if (ec) return close();
   buffer_.clear();
+  release_buffer();
   set_deadline(deadline::linger, linger_time);
-  read_more();
+  linger_more();
+}
+
+// What a closing client still sends is dropped in the kernel where it can be: one call per
+// readiness, however much is waiting, no buffer and no copy. Read through the connection's
+// buffer, 8 KiB a turn, the 128 KiB budget took 16 turns of the event loop per connection,
+// most of what a flood of rejected requests cost the loop (bench/hostile_memory, "Hostile
+// memory" in docs/reliability.md).
+void connection::linger_more() {
+  if (reading_ || closed_) return;
+  reading_ = true;
+  socket_.async_wait(socket_type::wait_read,
+                     [self = shared_from_this()](error_code ec) { self->on_linger_readable(ec); });
+}
+
+void connection::on_linger_readable(error_code ec) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) return close();
+  // One byte past the budget tells a client that sends more than the budget from one that
+  // sent exactly that much.
+  const std::size_t want = linger_max_bytes - lingered_ + 1;
+#ifdef __linux__
+  // On a TCP socket, MSG_TRUNC discards up to `want` bytes without copying them (tcp(7)).
+  const auto n = ::recv(socket_.native_handle(), nullptr, want, MSG_TRUNC | MSG_DONTWAIT);
+#else
+  std::array<char, 16 * 1024> sink;
+  const auto n =
+      ::recv(socket_.native_handle(), sink.data(), std::min(want, sink.size()), MSG_DONTWAIT);
+#endif
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return linger_more();
+  if (n <= 0) return close();  // the client finished (or reset): the answer had its chance
+  lingered_ += static_cast<std::size_t>(n);
+  if (lingered_ > linger_max_bytes) return close();
+  linger_more();
 }
 
 // What the access record needs from a dispatched request, which is gone by the time the

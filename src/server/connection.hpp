@@ -90,6 +90,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void finish_exchange();
   void reject(int status, bool close, std::string_view extra = {});
   void linger_close();
+  void linger_more();
+  void on_linger_readable(boost::system::error_code ec);
   void log_access(int status);
   /// Hands the socket to a WebSocket session (websocket_session.cpp) and stays registered,
   /// without I/O of its own, until the session ends.

@@ -415,8 +415,8 @@ class HostileInputTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def serve(self):
-        server = ExamplesServer(self.db)
+    def serve(self, *extra):
+        server = ExamplesServer(self.db, *extra)
         self.addCleanup(lambda: self.assertEqual(server.stop(), 0))
         return server
 
@@ -460,6 +460,48 @@ class HostileInputTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(self.post(server, "/send-email", json=email).status_code, 202)
         self.assertEqual(self.post(server, "/send-email", json=email).status_code, 503)
+
+    def wait_for_state(self, server, task_id, wanted, limit=30):
+        """Polls GET /tasks/<id> until its state is in `wanted` (None: until it is 404)."""
+        deadline = time.monotonic() + limit
+        while True:
+            r = server.get(f"/tasks/{task_id}")
+            state = r.json()["state"] if r.status_code == 200 else None
+            if state in wanted if wanted is not None else r.status_code == 404:
+                return
+            self.assertLess(time.monotonic(), deadline, f"{task_id}: {r.status_code} {r.text}")
+            time.sleep(0.02)
+
+    def test_a_task_is_forgotten_after_the_ttl_once_it_finished(self):
+        server = self.serve("--task-ttl-ms", "500")
+        email = {"to": "a@b.c", "subject": "s", "body": "b", "delay_ms": 0}
+        queued = time.monotonic()
+        done = self.post(server, "/send-email", json=email).json()["id"]
+        slow = self.post(server, "/send-email", json={**email, "delay_ms": 3000}).json()["id"]
+        self.wait_for_state(server, done, ("done",))
+        # A finished task is forgotten once it is older than the ttl, and not before.
+        self.wait_for_state(server, done, None)
+        self.assertGreaterEqual(time.monotonic() - queued, 0.5)
+        # A task still running past the ttl is kept until it finishes.
+        self.assertIn(server.get(f"/tasks/{slow}").json()["state"], ("queued", "running"))
+        self.wait_for_state(server, slow, None)
+        self.assertGreaterEqual(time.monotonic() - queued, 3.0)
+
+    def test_only_the_most_recent_tasks_are_remembered(self):
+        server = self.serve("--tasks-kept", "3")
+        email = {"to": "a@b.c", "subject": "s", "body": "b", "delay_ms": 2000}
+        ids = [self.post(server, "/send-email", json=email).json()["id"] for _ in range(4)]
+        # The oldest is forgotten first, even while it runs.
+        self.assertEqual(server.get(f"/tasks/{ids[0]}").status_code, 404)
+        for task_id in ids[1:]:
+            self.assertIn(server.get(f"/tasks/{task_id}").json()["state"], ("queued", "running"))
+
+    def test_the_task_flags_refuse_values_out_of_range(self):
+        for flag, value in (("--tasks-kept", "0"), ("--task-ttl-ms", "-1"),
+                            ("--task-ttl-ms", "soon")):
+            r = subprocess.run([BINARY, flag, value], capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, (flag, value))
+            self.assertIn(flag, r.stderr)
 
     def test_a_nul_in_a_name_or_email_is_400_and_cannot_dodge_the_unique_check(self):
         server = self.serve()

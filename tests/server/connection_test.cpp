@@ -152,3 +152,36 @@ TEST_CASE("a request sent a few bytes at a time is read", "[server][memory]") {
   }
   CHECK(c.read_response().body == "hello");
 }
+
+TEST_CASE(
+    "a connection closing after a refusal drops what its client still sends and holds no "
+    "read buffer",
+    "[server][memory][hostile]") {
+  buffer_fixture f;
+  auto c = f.connect();
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n"));
+  CHECK(c.read_response().status == 413);
+  const auto answered = std::chrono::steady_clock::now();
+  REQUIRE(c.send(std::string(32 * 1024, 'b')));  // part of the body, under the linger budget
+  CHECK(no_read_buffer());
+  // Found while the connection still lingers (1 s), not after it closed.
+  CHECK(std::chrono::steady_clock::now() - answered < 900ms);
+  auto next = f.connect();
+  REQUIRE(next.send(get_request("/hello")));
+  CHECK(next.read_response().body == "hello");
+}
+
+TEST_CASE("a closing connection whose client sends past the linger budget is closed at once",
+          "[server][hostile]") {
+  buffer_fixture f;
+  auto c = f.connect();
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n"));
+  CHECK(c.read_response().status == 413);
+  const auto answered = std::chrono::steady_clock::now();
+  // The server drops up to 128 KiB, then closes: a send fails once its reset arrives.
+  const std::string chunk(64 * 1024, 'b');
+  bool refused = false;
+  for (int i = 0; i < 1024 && !refused; ++i) refused = !c.send(chunk);
+  CHECK(refused);
+  CHECK(std::chrono::steady_clock::now() - answered < 900ms);  // the linger time is 1 s
+}
