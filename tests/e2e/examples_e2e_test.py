@@ -499,7 +499,7 @@ class HostileInputTest(unittest.TestCase):
     def test_the_task_flags_refuse_values_out_of_range(self):
         for flag, value in (("--tasks-kept", "0"), ("--task-ttl-ms", "-1"),
                             ("--task-ttl-ms", "soon")):
-            r = subprocess.run([BINARY, flag, value], capture_output=True, text=True, timeout=30)
+            r = subprocess.run([ExamplesServer.binary, flag, value], capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 2, (flag, value))
             self.assertIn(flag, r.stderr)
 
