@@ -11,7 +11,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev nlohmann-json3-dev catch2 libssl-dev libsqlite3-dev
   clang-format-16 curl openssl python3 python3-requests python3-websockets
-  python3-prometheus-client
+  python3-prometheus-client python3-pyflakes
   nginx  # tests/e2e/nginx_e2e_test.py runs a real nginx in front of vial (nginx-light in
          # Debian 12 is a transitional package for it)
 )

@@ -233,7 +233,7 @@ def emit_block(block, out, tests):
         coroutine = any(re.search(r"\bco_(await|return|yield)\b", line) for line in body)
         result = "vial::task<void>" if coroutine else "void"
         out.append(f"[[maybe_unused]] {result} snippet([[maybe_unused]] vial::app& app,")
-        out.append(f"    [[maybe_unused]] vial::request& req) {{")
+        out.append("    [[maybe_unused]] vial::request& req) {")
         out.append("  {")
         if block.context:
             out.extend(context_lines)
