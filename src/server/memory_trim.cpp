@@ -53,12 +53,10 @@ std::uint64_t memory_trims() noexcept { return trims_done.load(std::memory_order
 
 std::size_t retained_free_bytes() noexcept {
 #ifdef __GLIBC__
-  const std::size_t rss = resident_set_bytes();
   // mallinfo2 walks the free lists of each arena under its lock: fine once a second (2-26 ms
   // measured with 2 GiB of fragmented free memory, far less on a usual heap; docs/design.md).
-  const struct mallinfo2 info = mallinfo2();
-  const std::size_t live = info.uordblks + info.hblkhd;
-  return rss > live ? rss - live : 0;
+  const memory_figures m = read_memory_figures();
+  return m.resident > m.malloc_live ? m.resident - m.malloc_live : 0;
 #else
   return 0;
 #endif
