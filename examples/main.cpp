@@ -123,9 +123,10 @@ options parse(int argc, char** argv) {
 }
 
 /// One malloc arena per core, before any thread allocates. glibc allows 8 per core, and this
-/// process runs about 340 threads (the upstream's 256 workers among them): spread over 16
-/// arenas on two cores, the free memory between live blocks climbed for minutes under the soak
-/// (docs/reliability.md, "Soak"). MALLOC_ARENA_MAX in the environment still decides.
+/// process runs many threads (64 workers, the blocking pool, the upstream's; about 340 when the
+/// soak measured it): spread over 16 arenas on two cores, the free memory between live blocks
+/// climbed for minutes under the soak (docs/reliability.md, "Soak"). MALLOC_ARENA_MAX in the
+/// environment still decides.
 void limit_malloc_arenas() {
 #ifdef __GLIBC__
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
