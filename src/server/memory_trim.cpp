@@ -35,6 +35,19 @@ std::size_t resident_set_bytes() noexcept {
 std::string as_mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 std::atomic<std::uint64_t> trims_done{0};
+std::atomic<std::uint64_t> trim_nanoseconds{0};
+std::atomic<std::uint64_t> trims_by_duration[std::size(trim_duration_bounds) + 1] = {};
+
+void count_trim(std::chrono::nanoseconds took) noexcept {
+  const double seconds = std::chrono::duration<double>(took).count();
+  std::size_t bucket = 0;
+  while (bucket < std::size(trim_duration_bounds) && seconds > trim_duration_bounds[bucket]) {
+    ++bucket;
+  }
+  trims_by_duration[bucket].fetch_add(1, std::memory_order_relaxed);
+  trim_nanoseconds.fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
+  trims_done.fetch_add(1, std::memory_order_relaxed);
+}
 
 }  // namespace
 
@@ -50,6 +63,15 @@ memory_figures read_memory_figures() noexcept {
 }
 
 std::uint64_t memory_trims() noexcept { return trims_done.load(std::memory_order_relaxed); }
+
+trim_durations memory_trim_durations() noexcept {
+  trim_durations out;
+  for (std::size_t i = 0; i < std::size(out.counts); ++i) {
+    out.counts[i] = trims_by_duration[i].load(std::memory_order_relaxed);
+  }
+  out.sum = static_cast<double>(trim_nanoseconds.load(std::memory_order_relaxed)) / 1e9;
+  return out;
+}
 
 std::size_t retained_free_bytes() noexcept {
 #ifdef __GLIBC__
@@ -72,9 +94,28 @@ void fix_mmap_threshold(std::size_t bytes) noexcept {
 #endif
 }
 
+trim_trigger::trim_trigger(std::size_t threshold, clock::duration quiet, std::size_t retained,
+                           clock::time_point now) noexcept
+    : threshold_(threshold), quiet_(quiet), bar_(retained), high_(retained), grew_(now) {}
+
+bool trim_trigger::due(std::size_t retained, clock::time_point now) noexcept {
+  if (retained < bar_) bar_ = high_ = retained;  // a new low: growth counts from here
+  if (retained > high_ + threshold_ / 16) {      // smaller steps are noise, or a slow creep
+    high_ = retained;
+    grew_ = now;
+  }
+  const std::size_t over = retained - bar_;
+  return over > threshold_ || (over > threshold_ / 4 && now - grew_ >= quiet_);
+}
+
+void trim_trigger::trimmed(std::size_t retained, clock::time_point now) noexcept {
+  bar_ = high_ = retained;
+  grew_ = now;
+}
+
 memory_trimmer::memory_trimmer(std::size_t threshold, std::chrono::milliseconds interval,
-                               const logger& log)
-    : threshold_(threshold), interval_(interval), log_(log) {
+                               std::chrono::milliseconds quiet, const logger& log)
+    : threshold_(threshold), interval_(interval), quiet_(quiet), log_(log) {
 #ifdef __GLIBC__
   if (threshold_ > 0) thread_ = std::thread([this] { run(); });
 #endif
@@ -96,30 +137,25 @@ std::size_t memory_trimmer::trims() const {
 
 void memory_trimmer::run() {
 #ifdef __GLIBC__
-  // `floor` follows the retained memory down at once and up only through a trim: after a trim
-  // it is whatever the trim could not release (code, stacks, pages pinned by live chunks).
-  std::size_t floor = retained_free_bytes();
+  trim_trigger trigger(threshold_, quiet_, retained_free_bytes(), trim_trigger::clock::now());
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
     lock.unlock();
     const std::size_t before = retained_free_bytes();
     bool trimmed = false;
-    std::size_t after = before;
-    if (before > floor + threshold_) {
+    if (trigger.due(before, trim_trigger::clock::now())) {
       const auto start = std::chrono::steady_clock::now();
       ::malloc_trim(0);
-      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
           std::chrono::steady_clock::now() - start);
-      after = retained_free_bytes();
+      const std::size_t after = retained_free_bytes();
       trimmed = true;
-      trims_done.fetch_add(1, std::memory_order_relaxed);
+      count_trim(took);
       if (log_.enabled(log_level::debug)) {
         log_.debug("memory trim: " + as_mib(before) + " free held, " + as_mib(after) + " after, " +
-                   std::to_string(took.count()) + " ms");
+                   std::to_string(took.count() / 1'000'000) + " ms");
       }
-      floor = after;
-    } else {
-      floor = std::min(floor, before);
+      trigger.trimmed(after, trim_trigger::clock::now());
     }
     lock.lock();
     if (trimmed) ++trims_;

@@ -160,8 +160,12 @@ void write_memory_metrics(metrics_writer& out) {
             "Free bytes kept inside malloc's arenas, resident or already trimmed (process-wide).",
             static_cast<double>(m.malloc_free));
   out.counter("vial_memory_trims_total",
-              "malloc_trim calls made because free memory held grew past memory_trim_threshold.",
+              "malloc_trim calls made to return free memory held after a burst.",
               server_detail::memory_trims());
+  const server_detail::trim_durations took = server_detail::memory_trim_durations();
+  out.histogram("vial_memory_trim_duration_seconds",
+                "How long each of those calls took (it locks malloc's arenas in turn).",
+                server_detail::trim_duration_bounds, took.counts, took.sum);
 }
 
 }  // namespace
@@ -434,8 +438,11 @@ void server::start() {
       std::make_unique<server_detail::server_threads>(s.core->ioc, io, workers, s.app.logger());
   s.threads->start();
   server_detail::fix_mmap_threshold(s.options.malloc_mmap_threshold);
+  // Checked every second; what a burst left is trimmed once the memory has been quiet for 5 s
+  // (docs/design.md, "Memory that comes back").
   s.trimmer = std::make_unique<server_detail::memory_trimmer>(
-      s.options.memory_trim_threshold, std::chrono::seconds(1), s.app.logger());
+      s.options.memory_trim_threshold, std::chrono::seconds(1), std::chrono::seconds(5),
+      s.app.logger());
   s.running = true;
 }
 
