@@ -86,6 +86,7 @@ class MetricsTest(ExamplesCase):
         for name in ("vial_malloc_in_use_bytes", "vial_malloc_free_bytes"):
             self.assertEqual(f[name].type, "gauge", name)
         self.assertEqual(f["vial_memory_trims"].type, "counter")
+        self.assertEqual(f["vial_memory_trim_duration_seconds"].type, "histogram")
         jobs = f["vial_background_jobs"]
         self.assertEqual({s.labels["state"] for s in jobs.samples}, {"queued", "running"})
         finished = f["vial_background_jobs_finished"]

@@ -68,9 +68,10 @@ struct server_options {
   /// process restarts: none is refused (docs/server.md, "systemd").
   int listen_fd = -1;
   bool handle_signals = true;  ///< `vial::run` stops gracefully on SIGINT/SIGTERM
-  /// Free memory the allocator may keep before the server hands it back to the system (with
-  /// glibc: `malloc_trim` from a thread of its own, checked every second); 0 disables.
-  /// docs/server.md ("Memory").
+  /// Free memory the allocator may gain before the server hands it back to the system (with
+  /// glibc: `malloc_trim` from a thread of its own, checked every second), and a quarter of it
+  /// once the memory has been quiet for 5 s, after a burst; 0 disables. docs/server.md
+  /// ("Memory").
   std::size_t memory_trim_threshold = 16 * 1024 * 1024;
   /// With glibc, `start()` fixes malloc's mmap threshold (process-wide) at this size, so blocks
   /// this large (request bodies) go back to the system when freed instead of staying in
