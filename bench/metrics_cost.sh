@@ -6,7 +6,9 @@
 # from /proc/PID/stat) and divides it by the requests wrk completed: the ratio of CPU per
 # request off/on is what metrics cost the server itself, and it holds steadier on a shared
 # machine than the throughput of a round, which swings with everyone else's load
-# (docs/operations.md).
+# (docs/operations.md). The same ratio of user time alone is printed too: recording is all
+# user-space work, while most of a request's CPU is the kernel's (sockets, scheduling), whose
+# share swings most with the machine's load.
 # Each round starts a fresh pair of servers (which one starts and is measured first alternates)
 # and warms each up for a second before measuring: two identical processes kept for a whole
 # run differed by 7 % in the median CPU per request (docs/design.md, "Metrics"), a bias every
@@ -53,8 +55,8 @@ start() {  # sets PORT and PID
   start_printing_port "$BUILD/bench/vial-bench-load-server" --io 1 --workers 8 "$@"
 }
 
-cpu_ticks() {  # pid: user + system clock ticks of every thread (fields 14 and 15)
-  awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"
+cpu_ticks() {  # pid: "user+system user" clock ticks of every thread (fields 14 and 15)
+  awk '{sub(/^.*\) /, ""); print $12 + $13, $12}' "/proc/$1/stat"
 }
 
 scrape_every_second() {  # port: one GET /metrics a second for the round, a line per answer
@@ -64,24 +66,24 @@ scrape_every_second() {  # port: one GET /metrics a second for the round, a line
   done
 }
 
-measure() {  # port pid scrape(0|1): prints "req/s requests cpu_ticks"
-  local before after out scraper=""
+measure() {  # port pid scrape(0|1): prints "req/s requests cpu_ticks user_ticks"
+  local cpu0 user0 cpu1 user1 out scraper=""
   wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$1/hello" >/dev/null 2>&1  # warm-up
   if (( $3 )); then
     scrape_every_second "$1" &
     scraper=$!
     PIDS+=("$scraper")
   fi
-  before=$(cpu_ticks "$2")
+  read -r cpu0 user0 < <(cpu_ticks "$2")
   out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 5s "http://127.0.0.1:$1/hello" 2>&1)
-  after=$(cpu_ticks "$2")
+  read -r cpu1 user1 < <(cpu_ticks "$2")
   if [[ -n "$scraper" ]]; then
     kill "$scraper" 2>/dev/null || true
     wait "$scraper" 2>/dev/null || true
     forget "$scraper"
   fi
-  awk -v cpu=$((after - before)) '/^Requests\/sec:/ {rps = $2}
-    / requests in / {n = $1} END {print (rps ? rps : 0), (n ? n : 0), cpu}' <<<"$out"
+  awk -v cpu=$((cpu1 - cpu0)) -v user=$((user1 - user0)) '/^Requests\/sec:/ {rps = $2}
+    / requests in / {n = $1} END {print (rps ? rps : 0), (n ? n : 0), cpu, user}' <<<"$out"
 }
 
 start_off() { start; OFF_PORT=$PORT; OFF_PID=$PID; }
@@ -122,25 +124,31 @@ rows = []
 for line in open(sys.argv[1]):
     if not line.strip():
         continue
-    r, off_rps, off_n, off_cpu, on_rps, on_n, on_cpu = line.split()
+    r, off_rps, off_n, off_cpu, off_user, on_rps, on_n, on_cpu, on_user = line.split()
+    per_request = lambda ticks, n: 1e6 * int(ticks) / hz / int(n) if int(n) else 0.0
     rows.append({"round": int(r), "off_rps": float(off_rps), "on_rps": float(on_rps),
-                 # server CPU microseconds per request
-                 "off_cpu_us": 1e6 * int(off_cpu) / hz / int(off_n) if int(off_n) else 0.0,
-                 "on_cpu_us": 1e6 * int(on_cpu) / hz / int(on_n) if int(on_n) else 0.0})
+                 # server CPU microseconds per request: all, and user time only
+                 "off_cpu_us": per_request(off_cpu, off_n), "on_cpu_us": per_request(on_cpu, on_n),
+                 "off_user_us": per_request(off_user, off_n),
+                 "on_user_us": per_request(on_user, on_n)})
 print(f"{'round':>5} {'off req/s':>10} {'on req/s':>10} {'on/off':>7}"
-      f" {'off CPU us/req':>15} {'on CPU us/req':>14} {'off/on':>7}")
+      f" {'off CPU us/req':>15} {'on CPU us/req':>14} {'off/on':>7} {'user off/on':>12}")
 for row in rows:
     row["ratio"] = row["on_rps"] / row["off_rps"] if row["off_rps"] else 0.0
     row["cpu_ratio"] = row["off_cpu_us"] / row["on_cpu_us"] if row["on_cpu_us"] else 0.0
+    row["user_ratio"] = row["off_user_us"] / row["on_user_us"] if row["on_user_us"] else 0.0
     print(f"{row['round']:>5} {row['off_rps']:>10.0f} {row['on_rps']:>10.0f} {row['ratio']:>7.3f}"
-          f" {row['off_cpu_us']:>15.2f} {row['on_cpu_us']:>14.2f} {row['cpu_ratio']:>7.3f}")
+          f" {row['off_cpu_us']:>15.2f} {row['on_cpu_us']:>14.2f} {row['cpu_ratio']:>7.3f}"
+          f" {row['user_ratio']:>12.3f}")
 ratios = [r["ratio"] for r in rows]
 cpu_ratios = [r["cpu_ratio"] for r in rows]
+user_ratios = [r["user_ratio"] for r in rows]
 print(f"metrics on/off, throughput: {min(ratios):.3f} .. {max(ratios):.3f}, median "
       f"{statistics.median(ratios):.3f} over {len(rows)} rounds")
 print(f"metrics off/on, server CPU per request: {min(cpu_ratios):.3f} .. {max(cpu_ratios):.3f}, "
-      f"median {statistics.median(cpu_ratios):.3f}; /hello requests counted: {sys.argv[3]}, "
-      f"scrapes during the rounds: {sys.argv[5]}")
+      f"median {statistics.median(cpu_ratios):.3f}; user time only: {min(user_ratios):.3f} .. "
+      f"{max(user_ratios):.3f}, median {statistics.median(user_ratios):.3f}")
+print(f"/hello requests counted: {sys.argv[3]}, scrapes during the rounds: {sys.argv[5]}")
 if sys.argv[2] == "1":
     rows = [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
     print(json.dumps({"benchmark": "metrics_cost", "control": control,
@@ -149,5 +157,6 @@ if sys.argv[2] == "1":
                       "ratio_median": round(statistics.median(ratios), 3),
                       "cpu_ratio_min": round(min(cpu_ratios), 3),
                       "cpu_ratio_max": round(max(cpu_ratios), 3),
-                      "cpu_ratio_median": round(statistics.median(cpu_ratios), 3)}))
+                      "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
+                      "user_ratio_median": round(statistics.median(user_ratios), 3)}))
 PY
