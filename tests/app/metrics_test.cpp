@@ -166,8 +166,7 @@ TEST_CASE("a duration is counted in the first bucket whose bound it does not pas
   CHECK(sum < 3600);
 }
 
-TEST_CASE("a request is in flight from begin until it is answered or abandoned",
-          "[app][metrics]") {
+TEST_CASE("a request is in flight from begin until it is answered or abandoned", "[app][metrics]") {
   vial::metrics_registry registry({0.1});
   registry.bind_routes({"/a", "/b"});
   const auto first = registry.begin();
