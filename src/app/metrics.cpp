@@ -183,8 +183,8 @@ void metrics_registry::write(metrics_writer& out) const {
     out.histogram("vial_http_request_duration_seconds", duration_help, impl_->bounds, buckets, sum,
                   {{"route", s->rule}});
   }
-  // Read after the answers: a request's begin precedes its answer, so this is not negative but
-  // for loads seeing the two out of order, which the clamp covers.
+  // Read after the answers, so it holds the begin of every answer counted above (but that
+  // relaxed loads may see an answer before its begin: hence the clamp).
   const std::uint64_t begun = impl_->begun.load(std::memory_order_relaxed);
   const std::uint64_t ended = answered + impl_->abandoned.load(std::memory_order_relaxed);
   out.gauge("vial_http_requests_in_flight", "Requests inside the app's dispatch now.",
