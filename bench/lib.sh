@@ -48,7 +48,7 @@ wait_port() {
   local sed_expr=$1 out=$2 err=$3 pid=$4
   PORT=""
   for _ in $(seq 200); do
-    PORT=$(sed -n "$sed_expr" "$out")
+    PORT=$(sed -n "$sed_expr" "$out" 2>/dev/null || true)  # the file may not exist yet
     [[ -n "$PORT" ]] && return 0
     kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; return 1; }
     sleep 0.05

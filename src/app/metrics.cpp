@@ -3,9 +3,12 @@
 
 #include "vial/app/metrics.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -60,15 +63,20 @@ struct rule_slot {
 
 struct metrics_registry::impl {
   std::vector<double> bounds;
+  // The same bounds in nanoseconds: a request's bucket is found with integer compares.
+  std::vector<std::uint64_t> bounds_ns;
   std::vector<std::unique_ptr<rule_slot>> slots;  // the last one: "<unmatched>"
-  std::vector<std::size_t> slot_of_route;
-  std::atomic<std::int64_t> in_flight{0};
+  std::vector<rule_slot*> slot_of_route;
+  // In flight is begun - abandoned - answered (each answer adds one histogram count), so an
+  // answer writes no registry-wide counter, only its rule's.
+  std::atomic<std::uint64_t> begun{0};
+  std::atomic<std::uint64_t> abandoned{0};
 
   mutable std::mutex mutex;  // guards collectors
   std::vector<std::weak_ptr<std::function<void(metrics_writer&)>>> collectors;
 
   rule_slot& slot(std::size_t route) noexcept {
-    return route < slot_of_route.size() ? *slots[slot_of_route[route]] : *slots.back();
+    return route < slot_of_route.size() ? *slot_of_route[route] : *slots.back();
   }
 };
 
@@ -79,6 +87,12 @@ metrics_registry::metrics_registry(std::vector<double> buckets) : impl_(std::mak
     }
   }
   impl_->bounds = std::move(buckets);
+  for (const double bound : impl_->bounds) {
+    // A duration of n ns is in the bucket when n <= bound_ns; past 2^64 ns nothing is above.
+    const double ns = std::round(bound * 1e9);
+    impl_->bounds_ns.push_back(ns < 0x1p64 ? static_cast<std::uint64_t>(ns)
+                                           : std::numeric_limits<std::uint64_t>::max());
+  }
   impl_->slots.push_back(std::make_unique<rule_slot>("<unmatched>", impl_->bounds.size() + 1));
 }
 
@@ -105,33 +119,31 @@ void metrics_registry::bind_routes(const std::vector<std::string_view>& rules) {
           std::make_unique<rule_slot>(std::string(rule), impl_->bounds.size() + 1));
       it = by_rule.find(impl_->slots.back()->rule);  // keyed by the slot's own string
     }
-    impl_->slot_of_route.push_back(it->second);
+    impl_->slot_of_route.push_back(impl_->slots[it->second].get());
   }
   impl_->slots.push_back(std::move(unmatched));
 }
 
 metrics_registry::clock::time_point metrics_registry::begin() noexcept {
-  impl_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  impl_->begun.fetch_add(1, std::memory_order_relaxed);
   return clock::now();
 }
 
 void metrics_registry::abandon() noexcept {
-  impl_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  impl_->abandoned.fetch_add(1, std::memory_order_relaxed);
 }
 
 void metrics_registry::end(std::size_t route, method m, int status,
                            clock::time_point started) noexcept {
-  const auto elapsed = clock::now() - started;
-  impl_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
+  const auto elapsed = static_cast<std::uint64_t>(std::max<std::int64_t>(ns.count(), 0));
   rule_slot& s = impl_->slot(route);
   s.count(m, status);
-  const double seconds = std::chrono::duration<double>(elapsed).count();
+  const std::vector<std::uint64_t>& bounds = impl_->bounds_ns;
   std::size_t bucket = 0;
-  while (bucket < impl_->bounds.size() && seconds > impl_->bounds[bucket]) ++bucket;
+  while (bucket < bounds.size() && elapsed > bounds[bucket]) ++bucket;
   s.histogram[bucket].fetch_add(1, std::memory_order_relaxed);
-  s.sum_ns.fetch_add(static_cast<std::uint64_t>(
-                         std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()),
-                     std::memory_order_relaxed);
+  s.sum_ns.fetch_add(elapsed, std::memory_order_relaxed);
 }
 
 void metrics_registry::write(metrics_writer& out) const {
@@ -141,6 +153,7 @@ void metrics_registry::write(metrics_writer& out) const {
       "Time from dispatch to the response, by route rule.";
   const std::size_t bucket_count = impl_->bounds.size() + 1;
   std::vector<std::uint64_t> buckets(bucket_count);
+  std::uint64_t answered = 0;
   for (const auto& s : impl_->slots) {
     for (std::size_t i = 0; i < pairs_per_rule; ++i) {
       const std::uint32_t key = s->keys[i].load(std::memory_order_relaxed);
@@ -164,13 +177,18 @@ void metrics_registry::write(metrics_writer& out) const {
       buckets[i] = s->histogram[i].load(std::memory_order_relaxed);
       total += buckets[i];
     }
+    answered += total;
     if (total == 0) continue;
     const double sum = static_cast<double>(s->sum_ns.load(std::memory_order_relaxed)) / 1e9;
     out.histogram("vial_http_request_duration_seconds", duration_help, impl_->bounds, buckets, sum,
                   {{"route", s->rule}});
   }
+  // Read after the answers, so it holds the begin of every answer counted above (but that
+  // relaxed loads may see an answer before its begin: hence the clamp).
+  const std::uint64_t begun = impl_->begun.load(std::memory_order_relaxed);
+  const std::uint64_t ended = answered + impl_->abandoned.load(std::memory_order_relaxed);
   out.gauge("vial_http_requests_in_flight", "Requests inside the app's dispatch now.",
-            static_cast<double>(impl_->in_flight.load(std::memory_order_relaxed)));
+            begun > ended ? static_cast<double>(begun - ended) : 0.0);
 
   std::vector<std::shared_ptr<std::function<void(metrics_writer&)>>> live;
   {

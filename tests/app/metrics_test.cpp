@@ -1,6 +1,7 @@
 #include "vial/app/metrics.hpp"
 
 #include <array>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,6 +139,46 @@ TEST_CASE("requests are counted by route rule, method and status, misses under o
   auto again = client.get("/metrics").text();
   CHECK(sample_value(
             again, R"(vial_http_requests_total{route="/metrics",method="GET",status="200"})") == 1);
+}
+
+TEST_CASE("a duration is counted in the first bucket whose bound it does not pass, in seconds",
+          "[app][metrics]") {
+  using namespace std::chrono_literals;
+  vial::metrics_registry registry({0.001, 0.01});
+  registry.bind_routes({"/a"});
+  const auto now = vial::metrics_registry::clock::now();
+  registry.begin();
+  registry.end(0, vial::method::get, 200, now - 5ms);
+  registry.begin();
+  registry.end(0, vial::method::get, 200, now - 50ms);
+  // A start after the end (not from begin()) is a zero duration, not a wrapped one.
+  registry.begin();
+  registry.end(0, vial::method::get, 200, now + 1h);
+  vial::metrics_writer out;
+  registry.write(out);
+  const std::string text = out.str();
+  const std::string bucket = R"(vial_http_request_duration_seconds_bucket{route="/a",le=)";
+  CHECK(sample_value(text, bucket + R"("0.001"})") == 1);
+  CHECK(sample_value(text, bucket + R"("0.01"})") == 2);
+  CHECK(sample_value(text, bucket + R"("+Inf"})") == 3);
+  const double sum = sample_value(text, R"(vial_http_request_duration_seconds_sum{route="/a"})");
+  CHECK(sum >= 0.055);
+  CHECK(sum < 3600);
+}
+
+TEST_CASE("a request is in flight from begin until it is answered or abandoned", "[app][metrics]") {
+  vial::metrics_registry registry({0.1});
+  registry.bind_routes({"/a", "/b"});
+  const auto first = registry.begin();
+  const auto second = registry.begin();
+  registry.begin();
+  registry.begin();
+  registry.end(0, vial::method::get, 200, first);
+  registry.end(1, vial::method::post, 201, second);
+  registry.abandon();
+  vial::metrics_writer out;
+  registry.write(out);
+  CHECK(sample_value(out.str(), "vial_http_requests_in_flight") == 1);
 }
 
 TEST_CASE("a coroutine route is counted once, bridged or on the event loop", "[app][metrics]") {
