@@ -80,6 +80,35 @@ bool has_obs_fold(char before, std::string_view bytes) {
 constexpr detail::byte_set target_end{
     [](unsigned char c) { return c == ' ' || c == '\r' || c == '\n'; }};
 
+// A reader's state (about 1.2 KiB) is made per request, so that a waiting connection holds
+// none. At that size malloc serves it from an arena, under the arena's lock, not from its
+// per-thread cache (tcache, up to 1,032 bytes): a tenth of the allocator's time on /hello.
+// Each thread keeps the memory of a few freed states for its next requests instead.
+class spare_states {
+ public:
+  static constexpr std::size_t keep = 4;
+  spare_states() = default;
+  spare_states(const spare_states&) = delete;
+  spare_states& operator=(const spare_states&) = delete;
+  ~spare_states() {
+    closed_ = true;  // a state freed later on this thread goes back to malloc
+    while (count_ > 0) ::operator delete(blocks_[--count_]);
+  }
+  void* take() noexcept { return count_ > 0 ? blocks_[--count_] : nullptr; }
+  bool give(void* block) noexcept {
+    if (closed_ || count_ == keep) return false;
+    blocks_[count_++] = block;
+    return true;
+  }
+
+ private:
+  void* blocks_[keep] = {};
+  std::size_t count_ = 0;
+  bool closed_ = false;
+};
+
+thread_local spare_states spares;
+
 // What to do at the start of a chunk-size line.
 struct chunk_line {
   int status = 0;        // non-zero: fail with it
@@ -99,6 +128,13 @@ struct request_reader::impl {
   ~impl() { live_states.fetch_sub(1, std::memory_order_relaxed); }
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
+  static void* operator new(std::size_t size) {
+    if (void* block = spares.take()) return block;
+    return ::operator new(size);
+  }
+  static void operator delete(void* block) noexcept {
+    if (!spares.give(block)) ::operator delete(block);
+  }
 
   read_step fail(int code, std::size_t used) {
     status = code;

@@ -6,9 +6,11 @@
 namespace {
 
 thread_local std::size_t allocations = 0;
+thread_local std::size_t largest_size = 0;
 
 void* allocate(std::size_t size) {
   ++allocations;
+  if (size > largest_size) largest_size = size;
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
@@ -34,8 +36,10 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); 
 
 namespace vial_test {
 
-allocation_count::allocation_count() noexcept : start_(allocations) {}
+allocation_count::allocation_count() noexcept : start_(allocations) { largest_size = 0; }
 
 std::size_t allocation_count::value() const noexcept { return allocations - start_; }
+
+std::size_t allocation_count::largest() const noexcept { return largest_size; }
 
 }  // namespace vial_test

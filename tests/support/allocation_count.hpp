@@ -8,12 +8,13 @@
 
 namespace vial_test {
 
-/// Allocations made on this thread since construction. Distinct objects: safe. Shared objects:
-/// unsafe.
+/// Allocations made on this thread since construction, and the largest of them (since the
+/// thread's latest counter was made). Distinct objects: safe. Shared objects: unsafe.
 class allocation_count {
  public:
   allocation_count() noexcept;
   std::size_t value() const noexcept;
+  std::size_t largest() const noexcept;
 
  private:
   std::size_t start_;
