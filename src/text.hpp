@@ -63,8 +63,8 @@ constexpr bool is_alnum_byte(unsigned char c) noexcept {
 
 /// RFC 9110 tchar: the bytes of a token (method, header name, cookie name).
 inline constexpr byte_set token_chars{[](unsigned char c) {
-  return is_alnum_byte(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                 std::string_view::npos;
+  return is_alnum_byte(c) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }};
 
 /// RFC 9110 tchar: a byte allowed in a token (method, header name, cookie name).

@@ -24,8 +24,8 @@ constexpr byte_set reg_name_chars{[](unsigned char c) {
          std::string_view("-._~!$&'()*+,;=%").find(static_cast<char>(c)) != std::string_view::npos;
 }};
 constexpr byte_set ip_literal_chars{[](unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-         c == ':' || c == '.';
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+         c == '.';
 }};
 constexpr byte_set digit_chars{[](unsigned char c) { return c >= '0' && c <= '9'; }};
 

@@ -8,8 +8,8 @@ using vial::detail::byte_set;
 using vial::detail::has_line_break;
 
 TEST_CASE("byte_set tells its bytes apart from the other 256", "[http][text]") {
-  constexpr byte_set vowels{[](unsigned char c) { return std::string_view("aeiou").find(c) !=
-                                                        std::string_view::npos; }};
+  constexpr byte_set vowels{
+      [](unsigned char c) { return std::string_view("aeiou").find(c) != std::string_view::npos; }};
   for (int b = 0; b < 256; ++b) {
     const char c = static_cast<char>(b);
     CAPTURE(b);

@@ -346,8 +346,8 @@ TEST_CASE("request_reader sizes a request's header list once, however many field
   CHECK(allocations(8) - allocations(0) == 8);
 }
 
-TEST_CASE("request_reader reads a thread's next request without an allocation past malloc's "
-          "thread cache", "[server][reader][allocations]") {
+TEST_CASE("request_reader gives a thread's next request its last state's memory, not malloc's",
+          "[server][reader][allocations]") {
   // The parser state is made per request; at 1.2 KiB malloc would take its arena's lock for
   // it each time (its per-thread cache holds blocks up to 1,032 bytes).
   reader_fixture f;
