@@ -12,7 +12,8 @@ namespace vial {
 namespace detail {
 
 void set_request_id_header(response& res, const request& req) {
-  if (!res.headers().contains("X-Request-Id")) res.set_header("X-Request-Id", req.id());
+  // Appended: none is there, so set_header's search for fields to replace would find nothing.
+  if (!res.headers().contains("X-Request-Id")) res.add_header("X-Request-Id", req.id());
 }
 
 }  // namespace detail

@@ -136,11 +136,18 @@ void request::parse_target(std::string_view target) {
     if (question != std::string_view::npos)
       query_string_ = std::string(origin.substr(question + 1));
 
-    auto decoded = percent_decode(raw_path);
-    if (!decoded) detail::bad_request("malformed percent-encoding in path");
-    if (!is_valid_utf8(*decoded)) detail::bad_request("invalid UTF-8 in path");
-    if (decoded->find('\0') != std::string::npos) detail::bad_request("NUL byte in path");
-    path_ = decoded->empty() ? std::string("/") : std::move(*decoded);
+    if (raw_path.find('%') == std::string_view::npos) {
+      // Nothing to decode (most paths): checked in place, copied once. It holds no NUL, a
+      // forbidden target byte.
+      if (!is_valid_utf8(raw_path)) detail::bad_request("invalid UTF-8 in path");
+      path_.assign(raw_path.empty() ? std::string_view("/") : raw_path);
+    } else {
+      auto decoded = percent_decode(raw_path);
+      if (!decoded) detail::bad_request("malformed percent-encoding in path");
+      if (!is_valid_utf8(*decoded)) detail::bad_request("invalid UTF-8 in path");
+      if (decoded->find('\0') != std::string::npos) detail::bad_request("NUL byte in path");
+      path_ = decoded->empty() ? std::string("/") : std::move(*decoded);
+    }
     args_ = parse_query(query_string_);
   }
 }

@@ -12,13 +12,11 @@ namespace vial {
 namespace {
 
 bool has_line_break_or_nul(std::string_view s) noexcept {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+  return detail::has_line_break(s, /*or_nul=*/true);
 }
 
 void check_header(std::string_view name, std::string_view value) {
-  bool name_ok = !name.empty();
-  for (char c : name) name_ok = name_ok && detail::is_token_char(c);
-  if (!name_ok) {
+  if (name.empty() || !detail::token_chars.holds_all(name)) {
     // Escape the name so the message itself carries no raw CR/LF.
     std::string shown;
     for (char c : name) {
@@ -70,6 +68,8 @@ std::string html_escape(std::string_view s) {
 
 response::response(std::string body, int status, std::string_view content_type)
     : status_(status), body_(std::move(body)) {
+  // Content-Type, X-Request-Id and a couple more without growing the vector field by field.
+  headers_.reserve(4);
   if (!content_type.empty()) set_header("Content-Type", content_type);
 }
 

@@ -321,9 +321,9 @@ void connection::on_complete() {
   phase_ = phase::busy;
   ++exchanges_;
   clear_deadline();
-  request_.emplace(reader_.take_request());  // refused: answered by the app, through its hooks
-  route_ = reader_.take_route();             // routed once, by the reader
-  reader_.release();  // the parser state is not kept while the request is answered
+  reader_.take_request(request_);  // refused: answered by the app, through its hooks
+  route_ = reader_.take_route();   // routed once, by the reader
+  reader_.release();               // the parser state is not kept while the request is answered
   if (auto loop = core_.app.event_loop_route(*request_, route_)) {
     return run_on_loop(*loop);
   }

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,8 @@ class request_reader {
   bool is_head() const noexcept;
   /// After `complete` or `refused`: the request, with its version set, routed by the app.
   request take_request();
+  /// The same, moved straight into `into` (one move of the request, not two).
+  void take_request(std::optional<request>& into);
   /// After `complete` or `refused`: where the app routed the request, for
   /// `app::dispatch(request, route)`, which then does not route it again.
   matched_route take_route();

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/allocation_count.hpp"
 #include "support/catch.hpp"
 
 using namespace std::chrono_literals;
@@ -167,4 +168,14 @@ TEST_CASE("redirect rejects CR, LF and NUL in the location", "[http][response]")
                     "redirect location contains CR, LF or NUL");
   CHECK_THROWS_WITH(vial::redirect("/a\nb"), "redirect location contains CR, LF or NUL");
   CHECK_THROWS_AS(vial::redirect(std::string_view("/a\0b", 4)), std::invalid_argument);
+}
+
+TEST_CASE("a response takes its Content-Type and X-Request-Id without growing its field list",
+          "[http][response][allocations]") {
+  std::string body = "Hello, World!";
+  vial_test::allocation_count count;
+  vial::response r(std::move(body));
+  r.set_header("X-Request-Id", "0123456789abcdef0123456789abcdef");
+  // The field list once, and the two values longer than a short string.
+  CHECK(count.value() == 3);
 }

@@ -54,6 +54,8 @@ class ordered_multimap {
   /// Removes every entry of `key`; returns how many were removed.
   std::size_t erase(std::string_view key);
 
+  /// Room for `n` entries, for a caller that knows how many it will add.
+  void reserve(std::size_t n) { entries_.reserve(n); }
   std::size_t size() const noexcept { return entries_.size(); }
   bool empty() const noexcept { return entries_.empty(); }
   const_iterator begin() const noexcept { return entries_.begin(); }
