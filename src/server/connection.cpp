@@ -376,7 +376,7 @@ void connection::run_on_loop(const detail::request_scope_options& options) {
     request_.reset();
     return reject(503, false, "Retry-After: 1\r\n");
   }
-  scope_ = std::make_shared<detail::request_scope>(options);
+  scope_ = std::make_shared<detail::request_scope>(socket_.get_executor(), options);
   // The completion is bound to the plain strand, so its own work guard is not counted as the
   // request's work.
   auto done = [self = shared_from_this()](std::exception_ptr e, response r) {
@@ -386,7 +386,7 @@ void connection::run_on_loop(const detail::request_scope_options& options) {
                [self, e, r = std::move(r)]() mutable { self->finish_on_loop(e, std::move(r)); });
   };
   asio::co_spawn(
-      detail::request_executor(socket_.get_executor(), scope_),
+      detail::request_executor(scope_),
       core_.app.dispatch_on_loop(*request_, route_),
       asio::bind_cancellation_slot(loop_cancel_.slot(),
                                    asio::bind_executor(socket_.get_executor(), std::move(done))));
