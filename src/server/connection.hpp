@@ -116,8 +116,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // and the connection waits (idle, in flight, streaming), so a held connection costs little.
   boost::beast::flat_buffer buffer_;
   std::size_t buffer_accounted_ = 0;  // buffer_'s capacity as counted in read_buffer_bytes
-  request_reader reader_;
-  std::string remote_;
+  request_reader reader_;             // also keeps the peer's address
   struct noted_request {
     std::string client, request_id, referer, user_agent;
     void clear() {
@@ -127,7 +126,8 @@ class connection : public std::enable_shared_from_this<connection> {
       user_agent.clear();
     }
   };
-  noted_request logged_;  // from the dispatched request, for the access record
+  // From the dispatched request, for the access record: made only with an access log.
+  std::unique_ptr<noted_request> logged_;
   phase phase_ = phase::idle;
   bool reading_ = false;
   bool closed_ = false;
@@ -139,8 +139,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<request> request_;
   matched_route route_;  // where the reader routed request_
   response response_;
+  // What is being written besides the body: the head, a stock response, or a chunk's size line
+  // (a stream's head is written before its first chunk).
   std::string head_;
-  std::string stock_;
   clock::time_point started_;
   clock::time_point idle_since_{};
   std::atomic<clock::rep> idle_mark_{0};  // read by the acceptor to pick whom to close
@@ -161,7 +162,6 @@ class connection : public std::enable_shared_from_this<connection> {
   // Streaming.
   std::shared_ptr<body_stream> stream_;
   std::string chunk_;
-  std::string chunk_size_;
   boost::asio::cancellation_signal cancel_;
   bool chunked_ = false;
   bool stream_closed_ = false;

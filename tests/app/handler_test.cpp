@@ -50,12 +50,14 @@ TEST_CASE("a task<response> handler binds its parameters and answers in both cor
           "[app][handler]") {
   for (auto mode : {vial::coroutine_mode::bridge, vial::coroutine_mode::event_loop}) {
     vial::app app;
-    app.get("/n/<int:n>", [](short n) -> vial::task<vial::response> {
-      co_return vial::response::text(std::to_string(n));
-    }, {.coroutines = mode});
-    app.get("/s/<name>", [](const vial::request&, std::string name) {
-      return answer("hi " + name);
-    }, {.coroutines = mode});
+    app.get("/n/<int:n>",
+            [](short n) -> vial::task<vial::response> {
+              co_return vial::response::text(std::to_string(n));
+            },
+            {.coroutines = mode});
+    app.get("/s/<name>",
+            [](const vial::request&, std::string name) { return answer("hi " + name); },
+            {.coroutines = mode});
     vial::test_client client(app);
     CHECK(client.get("/n/12").text() == "12");
     CHECK(client.get("/n/99999").status() == 404);  // out of range for short: no resource

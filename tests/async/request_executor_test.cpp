@@ -118,8 +118,8 @@ TEST_CASE("each resumption in a scope sets the pool and refuses a nested async_t
   // its post returns (a post signals the context after releasing its lock).
   auto context = std::make_shared<asio::io_context>(1);
   auto scope = std::make_shared<request_scope>(
-      context->get_executor(), vial::detail::request_scope_options{.label = "GET /y", .pool = &pool},
-      context);
+      context->get_executor(),
+      vial::detail::request_scope_options{.label = "GET /y", .pool = &pool}, context);
   std::string seen;
   asio::co_spawn(
       request_executor(scope),
@@ -149,8 +149,7 @@ TEST_CASE("a resumption that runs past the slow-step threshold is reported",
   auto scope = std::make_shared<request_scope>(
       context.get_executor(), vial::detail::request_scope_options{
                                   .label = "GET /slow", .log = &log.logger(), .slow_step = 10ms});
-  asio::post(request_executor(scope),
-             [] { std::this_thread::sleep_for(30ms); });
+  asio::post(request_executor(scope), [] { std::this_thread::sleep_for(30ms); });
   asio::post(request_executor(scope), [] {});
   context.run();
   CHECK(log.contains("GET /slow: a step of the coroutine ran"));
