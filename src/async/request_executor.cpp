@@ -44,7 +44,6 @@ request_scope::request_scope(boost::asio::any_io_executor inner, request_scope_o
     : options_(options),
       context_(std::move(context)),
       inner_(std::move(inner)),
-      inner_never_(boost::asio::require(inner_, boost::asio::execution::blocking.never)),
       work_context_(context_of(inner_)) {}
 
 void request_scope::work_started() noexcept {

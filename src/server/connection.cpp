@@ -60,7 +60,7 @@ constexpr std::chrono::milliseconds leftover_settle{20};
 connection::connection(server_core& core, socket_type socket)
     : core_(core),
       socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+      timer_(*socket_.get_executor().target<asio::strand<asio::io_context::executor_type>>()),
       reader_(core.app, core.options) {
   error_code ec;
   auto ep = socket_.remote_endpoint(ec);

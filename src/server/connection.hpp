@@ -111,7 +111,10 @@ class connection : public std::enable_shared_from_this<connection> {
 
   server_core& core_;
   socket_type socket_;
-  boost::asio::steady_timer timer_;
+  // On the strand's own type: the socket's type-erased executor is 32 bytes more per connection.
+  boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>,
+                                    boost::asio::strand<boost::asio::io_context::executor_type>>
+      timer_;
   // Holds storage only while part of a request is being read: released whenever it is empty
   // and the connection waits (idle, in flight, streaming), so a held connection costs little.
   boost::beast::flat_buffer buffer_;

@@ -78,8 +78,6 @@ class request_scope {
   /// context outlives its requests).
   std::shared_ptr<void> retain_context() const noexcept { return context_.lock(); }
   const boost::asio::any_io_executor& inner() const noexcept { return inner_; }
-  /// `inner()` with blocking.never, made once: what every `post` through the scope runs on.
-  const boost::asio::any_io_executor& inner_never() const noexcept { return inner_never_; }
 
   /// Runs one resumption of the request: as in a bridge run, `to_thread` uses the scope's
   /// pool and `async_to_sync` throws `bridge_error`; a long one is reported. Unless cancelled.
@@ -110,7 +108,6 @@ class request_scope {
   request_scope_options options_;
   std::weak_ptr<void> context_;
   boost::asio::any_io_executor inner_;
-  boost::asio::any_io_executor inner_never_;
   boost::asio::io_context* work_context_;  // where tracked work is counted too
   std::atomic<long> work_{0};
   std::atomic<bool> cancelled_{false};
@@ -194,9 +191,19 @@ class request_executor {
 
   template <class F>
   void execute(F&& f) const {
+    // The inner executor's property forms are made here, not kept: the strand they copy fits
+    // any_io_executor's buffer, and a held request keeps one executor, not three.
     scoped<std::decay_t<F>> op{std::forward<F>(f), scope_};
-    const auto& inner = (bits_ & never) ? scope_->inner_never() : scope_->inner();
-    if (bits_ & continuation) {
+    const auto& inner = scope_->inner();
+    if (bits_ & never) {
+      auto never_inner = boost::asio::require(inner, boost::asio::execution::blocking.never);
+      if (bits_ & continuation) {
+        boost::asio::prefer(never_inner, boost::asio::execution::relationship.continuation)
+            .execute(std::move(op));
+      } else {
+        never_inner.execute(std::move(op));
+      }
+    } else if (bits_ & continuation) {
       boost::asio::prefer(inner, boost::asio::execution::relationship.continuation)
           .execute(std::move(op));
     } else {
