@@ -90,12 +90,9 @@ void log_unhandled(const logger& log, std::string_view label, std::exception_ptr
 
 }  // namespace
 
-std::string_view pipeline::label() {
-  if (!label_.empty()) return label_;
-  if (miss_label_.empty()) {
-    miss_label_.append(req_.method_name()).append(" ").append(req_.path());
-  }
-  return miss_label_;
+std::string pipeline::label() const {
+  if (!label_.empty()) return std::string(label_);
+  return std::string(req_.method_name()).append(" ").append(req_.path());
 }
 
 void pipeline::enter(stage s) {
@@ -218,7 +215,7 @@ void pipeline::handle(std::exception_ptr e) {
   // No handler takes it: logged, seen by teardown, answered by its status.
   plan_.error = &plan_.owned.emplace(error_for_unhandled(e));
   if (cancelled_) {
-    log_.debug(std::string(label()) +
+    log_.debug(label() +
                ": cancelled (the client left or the server stopped): " + describe_exception(e));
   } else {
     log_unhandled(log_, label(), e, plan_.error->status());

@@ -80,8 +80,9 @@ class pipeline {
   /// The exception that escaped every error handler, or null: what teardown hooks see.
   const std::exception_ptr& unhandled() const noexcept { return unhandled_; }
   vial::response take_response() noexcept { return std::move(res_); }
-  /// The route's label, or "METHOD path" for a routing miss.
-  std::string_view label();
+  /// The route's label, or "METHOD path" for a routing miss (made when asked: it names the
+  /// request in error logs only, and the pipeline lives in a held request's coroutine frame).
+  std::string label() const;
 
  private:
   enum class stage { preprocess, dispatch, handling, finalize, teardown, done };
@@ -112,7 +113,6 @@ class pipeline {
   const route_match& match_;
   std::string_view label_;
   const logger& log_;
-  std::string miss_label_;
 
   stage stage_ = stage::preprocess;
   stage after_handling_ = stage::finalize;

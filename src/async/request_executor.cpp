@@ -1,6 +1,9 @@
 #include "vial/detail/request_executor.hpp"
 
+#include <stdexcept>
 #include <string>
+
+#include <boost/asio/strand.hpp>
 
 #include "http/request_id.hpp"
 #include "vial/detail/bridge.hpp"
@@ -22,7 +25,36 @@ std::string label_of(const request_scope_options& o) {
   return o.label.empty() ? std::string("event-loop request") : std::string(o.label);
 }
 
+/// The io_context under `inner`, where the scope counts tracked work as Asio's tracked
+/// executors do, so that a private context's `run` waits for `to_thread` work.
+boost::asio::io_context* context_of(const boost::asio::any_io_executor& inner) {
+  using context_executor = boost::asio::io_context::executor_type;
+  if (const auto* s = inner.target<boost::asio::strand<context_executor>>()) {
+    return &s->get_inner_executor().context();
+  }
+  if (const auto* e = inner.target<context_executor>()) return &e->context();
+  throw std::invalid_argument(
+      "a request scope runs on an io_context's executor or a strand over one");
+}
+
 }  // namespace
+
+request_scope::request_scope(boost::asio::any_io_executor inner, request_scope_options options,
+                             std::weak_ptr<void> context)
+    : options_(options),
+      context_(std::move(context)),
+      inner_(std::move(inner)),
+      work_context_(context_of(inner_)) {}
+
+void request_scope::work_started() noexcept {
+  work_.fetch_add(1, std::memory_order_relaxed);
+  work_context_->get_executor().on_work_started();
+}
+
+void request_scope::work_finished() noexcept {
+  work_.fetch_sub(1, std::memory_order_acq_rel);
+  work_context_->get_executor().on_work_finished();
+}
 
 const request_scope* current_request_scope() noexcept { return current_scope; }
 

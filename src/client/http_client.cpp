@@ -188,11 +188,13 @@ struct inflight_call {
 struct http_client::impl {
   explicit impl(client_options o)
       : options(std::move(o)),
-        tls(detail::make_tls_context(options)),
         pool(ioc, options.pool_size_per_host, options.idle_timeout, options.pool_wait_timeout),
         limiter(ioc, options.max_connections_per_caller),
         sweep_timer(ioc),
         work(asio::make_work_guard(ioc)) {
+    // An explicit CA file is checked now, where a mistake is a setup error; the system store is
+    // loaded with the first https connection.
+    if (!options.ca_file.empty()) tls.emplace(detail::make_tls_context(options));
     asio::co_spawn(ioc, sweep_loop(), asio::detached);
     thread = std::thread([this] {
       for (;;) {
@@ -411,7 +413,8 @@ struct http_client::impl {
       conn->plain = std::move(stream);
       co_return conn;
     }
-    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), tls);
+    if (!tls) tls.emplace(detail::make_tls_context(options));  // the client's thread only
+    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *tls);
     detail::host_check check(target.host);
     if (!detail::is_ip_literal(target.host)) {
       SSL_set_tlsext_host_name(conn->tls->native_handle(), target.host.c_str());
@@ -505,7 +508,9 @@ struct http_client::impl {
 
   client_options options;
   asio::io_context ioc{1};
-  asio::ssl::context tls;
+  // Made when first needed: OpenSSL's TLS context and the system CA store make about 4 MiB of
+  // resident memory, which a client that only speaks http need not hold.
+  std::optional<asio::ssl::context> tls;
   detail::connection_pool pool;
   detail::caller_limiter limiter;
   asio::steady_timer sweep_timer;

@@ -15,6 +15,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/assert.hpp>
 
 #include "http/internal_error.hpp"
 #include "server_threads.hpp"
@@ -59,16 +60,16 @@ constexpr std::chrono::milliseconds leftover_settle{20};
 connection::connection(server_core& core, socket_type socket)
     : core_(core),
       socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+      timer_(*socket_.get_executor().target<asio::strand<asio::io_context::executor_type>>()),
       reader_(core.app, core.options) {
   error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   if (!ec) {
-    remote_ = ep.address().to_string();
-    remote_.push_back(':');
-    remote_.append(std::to_string(ep.port()));
+    std::string remote = ep.address().to_string();
+    remote.push_back(':');
+    remote.append(std::to_string(ep.port()));
+    reader_.set_remote_address(std::move(remote));
   }
-  reader_.set_remote_address(remote_);
 }
 
 std::shared_ptr<connection> connection::open(server_core& core, socket_type socket) {
@@ -155,7 +156,7 @@ void connection::begin_request() {
     buffer_.shrink_to_fit();  // after a large request: keep only what is pipelined
     account_buffer();
   }
-  logged_.clear();
+  if (logged_) logged_->clear();
   timed_out_ = false;
   body_bytes_ = 0;
   phase_ = phase::idle;
@@ -376,20 +377,22 @@ void connection::run_on_loop(const detail::request_scope_options& options) {
     request_.reset();
     return reject(503, false, "Retry-After: 1\r\n");
   }
-  scope_ = std::make_shared<detail::request_scope>(options);
+  scope_ = std::make_shared<detail::request_scope>(socket_.get_executor(), options);
   // The completion is bound to the plain strand, so its own work guard is not counted as the
-  // request's work.
+  // request's work; to the strand's own type, not the socket's type-erased executor, because
+  // co_spawn's frame keeps two copies of it for the whole request (about 60 bytes less).
+  using strand_type = asio::strand<asio::io_context::executor_type>;
+  const auto* strand = socket_.get_executor().target<strand_type>();
+  BOOST_ASSERT(strand);  // every socket is made on one (server.cpp)
   auto done = [self = shared_from_this()](std::exception_ptr e, response r) {
     // co_spawn's frame is still on the stack, holding work through the scope: look for
     // leftover work once it has unwound.
     asio::post(self->socket_.get_executor(),
                [self, e, r = std::move(r)]() mutable { self->finish_on_loop(e, std::move(r)); });
   };
-  asio::co_spawn(
-      detail::request_executor(socket_.get_executor(), scope_),
-      core_.app.dispatch_on_loop(*request_, route_),
-      asio::bind_cancellation_slot(loop_cancel_.slot(),
-                                   asio::bind_executor(socket_.get_executor(), std::move(done))));
+  asio::co_spawn(detail::request_executor(scope_), core_.app.dispatch_on_loop(*request_, route_),
+                 asio::bind_cancellation_slot(loop_cancel_.slot(),
+                                              asio::bind_executor(*strand, std::move(done))));
   watch_client();
 }
 
@@ -476,13 +479,13 @@ void connection::finish_exchange() {
 }
 
 void connection::reject(int status, bool close_after, std::string_view extra) {
-  stock_ = stock_response(status, close_after, extra);
+  head_ = stock_response(status, close_after, extra);
   if (close_after) keep_alive_ = false;
   phase_ = phase::busy;
   body_bytes_ = 0;
   log_access(status);
   set_deadline(deadline::write, core_.options.write_timeout);
-  asio::async_write(socket_, asio::buffer(stock_),
+  asio::async_write(socket_, asio::buffer(head_),
                     [self = shared_from_this(), close_after](error_code ec, std::size_t) {
                       if (ec) return self->close();
                       if (close_after) return self->linger_close();
@@ -542,24 +545,27 @@ void connection::on_linger_readable(error_code ec) {
 // response has left: its client address (after trusted proxy headers), id and two headers.
 void connection::note_for_access_log(const request& req) {
   if (!core_.options.access_log) return;
-  logged_.client.assign(req.remote_address());
-  logged_.request_id.assign(req.id());
-  logged_.referer.assign(req.headers().get_or("Referer", {}));
-  logged_.user_agent.assign(req.headers().get_or("User-Agent", {}));
+  if (!logged_) logged_ = std::make_unique<noted_request>();
+  logged_->client.assign(req.remote_address());
+  logged_->request_id.assign(req.id());
+  logged_->referer.assign(req.headers().get_or("Referer", {}));
+  logged_->user_agent.assign(req.headers().get_or("User-Agent", {}));
 }
 
 void connection::log_access(int status) {
   if (!core_.options.access_log) return;
+  static const noted_request none;
+  const noted_request& logged = logged_ ? *logged_ : none;  // a request refused unread
   access_record record{
-      .remote = logged_.client.empty() ? remote_ : logged_.client,
+      .remote = logged.client.empty() ? reader_.remote_address() : logged.client,
       .method = reader_.method().empty() ? std::string("-") : escape_controls(reader_.method()),
       .target = reader_.target().empty() ? std::string("-") : escape_controls(reader_.target()),
       .status = status,
       .bytes = body_bytes_,
       .duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started_),
-      .request_id = logged_.request_id,
-      .referer = escape_controls(logged_.referer),
-      .user_agent = escape_controls(logged_.user_agent),
+      .request_id = logged.request_id,
+      .referer = escape_controls(logged.referer),
+      .user_agent = escape_controls(logged.user_agent),
       .version = http10_ ? 10 : 11,
   };
   try {

@@ -111,13 +111,15 @@ class connection : public std::enable_shared_from_this<connection> {
 
   server_core& core_;
   socket_type socket_;
-  boost::asio::steady_timer timer_;
+  // On the strand's own type: the socket's type-erased executor is 32 bytes more per connection.
+  boost::asio::basic_waitable_timer<clock, boost::asio::wait_traits<clock>,
+                                    boost::asio::strand<boost::asio::io_context::executor_type>>
+      timer_;
   // Holds storage only while part of a request is being read: released whenever it is empty
   // and the connection waits (idle, in flight, streaming), so a held connection costs little.
   boost::beast::flat_buffer buffer_;
   std::size_t buffer_accounted_ = 0;  // buffer_'s capacity as counted in read_buffer_bytes
-  request_reader reader_;
-  std::string remote_;
+  request_reader reader_;             // also keeps the peer's address
   struct noted_request {
     std::string client, request_id, referer, user_agent;
     void clear() {
@@ -127,7 +129,8 @@ class connection : public std::enable_shared_from_this<connection> {
       user_agent.clear();
     }
   };
-  noted_request logged_;  // from the dispatched request, for the access record
+  // From the dispatched request, for the access record: made only with an access log.
+  std::unique_ptr<noted_request> logged_;
   phase phase_ = phase::idle;
   bool reading_ = false;
   bool closed_ = false;
@@ -139,8 +142,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<request> request_;
   matched_route route_;  // where the reader routed request_
   response response_;
+  // What is being written besides the body: the head, a stock response, or a chunk's size line
+  // (a stream's head is written before its first chunk).
   std::string head_;
-  std::string stock_;
   clock::time_point started_;
   clock::time_point idle_since_{};
   std::atomic<clock::rep> idle_mark_{0};  // read by the acceptor to pick whom to close
@@ -161,7 +165,6 @@ class connection : public std::enable_shared_from_this<connection> {
   // Streaming.
   std::shared_ptr<body_stream> stream_;
   std::string chunk_;
-  std::string chunk_size_;
   boost::asio::cancellation_signal cancel_;
   bool chunked_ = false;
   bool stream_closed_ = false;

@@ -132,10 +132,10 @@ void connection::on_chunk(std::exception_ptr error, std::optional<std::string> c
   char hex[20];
   auto [end, ec] = std::to_chars(hex, hex + sizeof hex, chunk_.size(), 16);
   (void)ec;
-  chunk_size_.assign(hex, end);
-  chunk_size_.append("\r\n");
+  head_.assign(hex, end);  // the size line; the head was written before the first chunk
+  head_.append("\r\n");
   static constexpr std::string_view crlf = "\r\n";
-  std::array<asio::const_buffer, 3> buffers{asio::buffer(chunk_size_), asio::buffer(chunk_),
+  std::array<asio::const_buffer, 3> buffers{asio::buffer(head_), asio::buffer(chunk_),
                                             asio::buffer(crlf.data(), crlf.size())};
   auto on_written = [self = shared_from_this()](error_code ec, std::size_t) {
     if (ec) return self->close();

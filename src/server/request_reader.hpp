@@ -53,6 +53,8 @@ class request_reader {
   /// The peer's address ("127.0.0.1:53122"), given to each request before the app routes it
   /// (the app may replace it with the client's behind trusted proxies).
   void set_remote_address(std::string address) { remote_ = std::move(address); }
+  /// "address:port" of the peer, or empty.
+  const std::string& remote_address() const noexcept { return remote_; }
   /// Starts the next request, releasing what the last one kept.
   void reset() noexcept;
   /// Parses from `data`, the bytes not consumed yet, oldest first. Stops after the header

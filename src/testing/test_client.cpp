@@ -46,7 +46,7 @@ response dispatch_on_private_loop(const app& a, request& req, const matched_rout
                                   const detail::request_scope_options& options) {
   namespace asio = boost::asio;
   auto context = std::make_shared<asio::io_context>(1);
-  auto scope = std::make_shared<detail::request_scope>(options, context);
+  auto scope = std::make_shared<detail::request_scope>(context->get_executor(), options, context);
   std::optional<response> result;
   std::exception_ptr error;
   bool done = false;
@@ -58,8 +58,7 @@ response dispatch_on_private_loop(const app& a, request& req, const matched_rout
       done = true;
     });
   };
-  asio::co_spawn(detail::request_executor(context->get_executor(), scope),
-                 a.dispatch_on_loop(req, route),
+  asio::co_spawn(detail::request_executor(scope), a.dispatch_on_loop(req, route),
                  asio::bind_executor(context->get_executor(), std::move(complete)));
   while (!done && context->run_one() > 0) {
   }

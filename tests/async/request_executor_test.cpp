@@ -31,8 +31,9 @@ struct scope_fixture {
   vial::testing::log_capture log;
   asio::io_context context{1};
   std::shared_ptr<request_scope> scope = std::make_shared<request_scope>(
+      asio::make_strand(context),
       vial::detail::request_scope_options{.label = "GET /x", .log = &log.logger()});
-  request_executor executor() { return request_executor(asio::make_strand(context), scope); }
+  request_executor executor() { return request_executor(scope); }
 };
 
 }  // namespace
@@ -55,6 +56,24 @@ TEST_CASE("a request executor counts the work tracked through it in its scope",
   asio::any_io_executor erased = ex;
   CHECK(erased.target<request_executor>() != nullptr);
   CHECK(erased.target<request_executor>()->scope() == f.scope.get());
+}
+
+TEST_CASE("a request executor fits any_io_executor's inline buffer, tracked or not",
+          "[async][request_executor]") {
+  // Each pending timer, co_spawn and to_thread keeps a tracked copy erased as an
+  // any_io_executor: one heap block each if the executor does not fit inline.
+  scope_fixture f;
+  auto inline_in = [](const asio::any_io_executor& erased) {
+    const auto* target = reinterpret_cast<const char*>(erased.target<request_executor>());
+    const auto* begin = reinterpret_cast<const char*>(&erased);
+    return target >= begin && target < begin + sizeof(erased);
+  };
+  asio::any_io_executor plain = f.executor();
+  asio::any_io_executor tracked =
+      asio::prefer(f.executor(), asio::execution::outstanding_work.tracked);
+  CHECK(inline_in(plain));
+  CHECK(inline_in(tracked));
+  CHECK(f.scope->outstanding() == 1);
 }
 
 TEST_CASE("a pending timer is the request's work until it completes", "[async][request_executor]") {
@@ -99,10 +118,11 @@ TEST_CASE("each resumption in a scope sets the pool and refuses a nested async_t
   // its post returns (a post signals the context after releasing its lock).
   auto context = std::make_shared<asio::io_context>(1);
   auto scope = std::make_shared<request_scope>(
+      context->get_executor(),
       vial::detail::request_scope_options{.label = "GET /y", .pool = &pool}, context);
   std::string seen;
   asio::co_spawn(
-      request_executor(context->get_executor(), scope),
+      request_executor(scope),
       [&]() -> vial::task<void> {
         auto work = [] { return 1; };
         co_await vial::to_thread(work);
@@ -126,11 +146,11 @@ TEST_CASE("a resumption that runs past the slow-step threshold is reported",
           "[async][request_executor]") {
   vial::testing::log_capture log;
   asio::io_context context{1};
-  auto scope = std::make_shared<request_scope>(vial::detail::request_scope_options{
-      .label = "GET /slow", .log = &log.logger(), .slow_step = 10ms});
-  asio::post(request_executor(context.get_executor(), scope),
-             [] { std::this_thread::sleep_for(30ms); });
-  asio::post(request_executor(context.get_executor(), scope), [] {});
+  auto scope = std::make_shared<request_scope>(
+      context.get_executor(), vial::detail::request_scope_options{
+                                  .label = "GET /slow", .log = &log.logger(), .slow_step = 10ms});
+  asio::post(request_executor(scope), [] { std::this_thread::sleep_for(30ms); });
+  asio::post(request_executor(scope), [] {});
   context.run();
   CHECK(log.contains("GET /slow: a step of the coroutine ran"));
   CHECK(log.lines().size() == 1);

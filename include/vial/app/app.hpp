@@ -254,10 +254,10 @@ class app : public scaffold<app> {
   /// The whole pipeline as one coroutine: awaits coroutine slots and calls plain ones inline.
   /// `dispatch` runs it in one bridge run when a hook or error handler of the route is a
   /// coroutine; otherwise a plain loop runs the same steps without a coroutine frame. `req`
-  /// and `route` (from this app's `match`) must outlive the task.
-  task<response> dispatch_async(request& req, const matched_route& route) const;
-  // dispatch_async, counted in the metrics (dispatch_on_loop when they are on).
-  task<response> dispatch_counted(request& req, const matched_route& route) const;
+  /// and `route` (from this app's `match`) must outlive the task. With `metrics` (on the
+  /// event loop), the chain counts itself there, in its own frame.
+  task<response> dispatch_async(request& req, const matched_route& route,
+                                metrics_registry* metrics = nullptr) const;
   /// The client behind trusted proxies and the request id, set by `match`.
   void prepare_context(request& req) const;
   /// The route index `metrics_registry::end` takes for a request routed as `route`.

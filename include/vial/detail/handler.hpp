@@ -180,7 +180,15 @@ route_handler make_route_handler(F&& f) {
   route_handler h;
   h.params = sig::kinds();
   if constexpr (sig::is_coroutine) {
-    h.async = [shared](request& req) { return run_async_handler(shared.get(), req); };
+    if constexpr (std::is_same_v<typename sig::result, task<response>>) {
+      // Already what the pipeline awaits: the user's task is awaited as it is, without a
+      // converting coroutine frame around it for the whole request.
+      h.async = [shared](request& req) {
+        return call_bound(*shared, req, std::make_index_sequence<sig::param_count>{});
+      };
+    } else {
+      h.async = [shared](request& req) { return run_async_handler(shared.get(), req); };
+    }
     h.bridged = [shared](request& req, const bridge_options& options) {
       D& f = *shared;
       return make_response(bridge_call(

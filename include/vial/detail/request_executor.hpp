@@ -15,6 +15,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/execution.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/require.hpp>
@@ -39,12 +40,15 @@ struct request_scope_options {
   std::string_view request_id{};
 };
 
-/// What every copy of one request's executor shares: the count of work tracked through them,
-/// and whether the request is over. Distinct objects: safe. Shared objects: safe.
+/// What every copy of one request's executor shares: the executor it runs on (the
+/// connection's strand), the count of work tracked through it, and whether the request is over.
+/// Distinct objects: safe. Shared objects: safe.
 class request_scope {
  public:
-  explicit request_scope(request_scope_options options, std::weak_ptr<void> context = {}) noexcept
-      : options_(options), context_(std::move(context)) {}
+  /// `inner` runs the request's work: an `io_context`'s executor, or a strand over one.
+  /// @throws std::invalid_argument for any other executor.
+  request_scope(boost::asio::any_io_executor inner, request_scope_options options,
+                std::weak_ptr<void> context = {});
   request_scope(const request_scope&) = delete;
   request_scope& operator=(const request_scope&) = delete;
 
@@ -64,13 +68,16 @@ class request_scope {
     return report_leftover();
   }
 
-  void work_started() noexcept { work_.fetch_add(1, std::memory_order_relaxed); }
-  void work_finished() noexcept { work_.fetch_sub(1, std::memory_order_acq_rel); }
+  /// Counts one unit of work in the scope and in the inner executor's context, as a tracked
+  /// copy of the inner executor would.
+  void work_started() noexcept;
+  void work_finished() noexcept;
 
   const request_scope_options& options() const noexcept { return options_; }
   /// What keeps the request's context alive for work on other threads, or null (the server's
   /// context outlives its requests).
   std::shared_ptr<void> retain_context() const noexcept { return context_.lock(); }
+  const boost::asio::any_io_executor& inner() const noexcept { return inner_; }
 
   /// Runs one resumption of the request: as in a bridge run, `to_thread` uses the scope's
   /// pool and `async_to_sync` throws `bridge_error`; a long one is reported. Unless cancelled.
@@ -100,6 +107,8 @@ class request_scope {
 
   request_scope_options options_;
   std::weak_ptr<void> context_;
+  boost::asio::any_io_executor inner_;
+  boost::asio::io_context* work_context_;  // where tracked work is counted too
   std::atomic<long> work_{0};
   std::atomic<bool> cancelled_{false};
 };
@@ -107,24 +116,26 @@ class request_scope {
 /// The scope of the event-loop request running on this thread, or null.
 const request_scope* current_request_scope() noexcept;
 
-/// An executor that runs everything on `inner` (the connection's strand) inside its request
-/// scope. It counts the work tracked through it in the scope, and satisfies what
-/// `any_io_executor` asks of a target (context, blocking.never, outstanding_work,
-/// relationship), so coroutines spawned on it, and every completion handler associated with
-/// them, go through it.
+/// An executor that runs everything on its scope's inner executor (the connection's strand)
+/// inside the request's scope. It counts the work tracked through it in the scope, and
+/// satisfies what `any_io_executor` asks of a target (context, blocking.never,
+/// outstanding_work, relationship), so coroutines spawned on it, and every completion handler
+/// associated with them, go through it.
+///
+/// It is one shared pointer and a few property bits, small enough for `any_io_executor`'s
+/// inline buffer: the copies that timers, `co_spawn` and `to_thread` keep as work guards do
+/// not allocate (docs/design.md, "A held event-loop request").
 class request_executor {
  public:
-  request_executor(boost::asio::any_io_executor inner, std::shared_ptr<request_scope> scope)
-      : inner_(std::move(inner)), scope_(std::move(scope)) {}
+  explicit request_executor(std::shared_ptr<request_scope> scope) noexcept
+      : scope_(std::move(scope)) {}
 
   request_executor(const request_executor& other) noexcept
-      : inner_(other.inner_), scope_(other.scope_), tracked_(other.tracked_) {
-    if (tracked_) scope_->work_started();
+      : scope_(other.scope_), bits_(other.bits_) {
+    if (bits_ & tracked) scope_->work_started();
   }
   request_executor(request_executor&& other) noexcept
-      : inner_(std::move(other.inner_)),
-        scope_(std::move(other.scope_)),
-        tracked_(std::exchange(other.tracked_, false)) {}
+      : scope_(std::move(other.scope_)), bits_(std::exchange(other.bits_, 0)) {}
   request_executor& operator=(const request_executor& other) noexcept {
     if (this != &other) *this = request_executor(other);
     return *this;
@@ -132,9 +143,8 @@ class request_executor {
   request_executor& operator=(request_executor&& other) noexcept {
     if (this != &other) {
       release();
-      inner_ = std::move(other.inner_);
       scope_ = std::move(other.scope_);
-      tracked_ = std::exchange(other.tracked_, false);
+      bits_ = std::exchange(other.bits_, 0);
     }
     return *this;
   }
@@ -142,55 +152,75 @@ class request_executor {
 
   /// The scope this executor belongs to: one per request.
   const request_scope* scope() const noexcept { return scope_.get(); }
-  const boost::asio::any_io_executor& inner() const noexcept { return inner_; }
+  const boost::asio::any_io_executor& inner() const noexcept { return scope_->inner(); }
 
   boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
-    return boost::asio::query(inner_, boost::asio::execution::context);
+    return boost::asio::query(scope_->inner(), boost::asio::execution::context);
   }
   boost::asio::execution::outstanding_work_t query(
       boost::asio::execution::outstanding_work_t) const noexcept {
-    return tracked_ ? boost::asio::execution::outstanding_work_t(
-                          boost::asio::execution::outstanding_work.tracked)
-                    : boost::asio::execution::outstanding_work_t(
-                          boost::asio::execution::outstanding_work.untracked);
+    return (bits_ & tracked) ? boost::asio::execution::outstanding_work_t(
+                                   boost::asio::execution::outstanding_work.tracked)
+                             : boost::asio::execution::outstanding_work_t(
+                                   boost::asio::execution::outstanding_work.untracked);
   }
 
-  request_executor require(boost::asio::execution::blocking_t::never_t p) const {
-    return with(boost::asio::require(inner_, p), tracked_);
+  request_executor require(boost::asio::execution::blocking_t::never_t) const {
+    return with(bits_ | never);
   }
-  request_executor prefer(boost::asio::execution::blocking_t::possibly_t p) const {
-    return with(boost::asio::prefer(inner_, p), tracked_);
+  request_executor prefer(boost::asio::execution::blocking_t::possibly_t) const {
+    return with(bits_ & ~never);
   }
-  request_executor prefer(boost::asio::execution::outstanding_work_t::tracked_t p) const {
-    return with(boost::asio::prefer(inner_, p), true);
+  request_executor prefer(boost::asio::execution::outstanding_work_t::tracked_t) const {
+    return with(bits_ | tracked);
   }
-  request_executor prefer(boost::asio::execution::outstanding_work_t::untracked_t p) const {
-    return with(boost::asio::prefer(inner_, p), false);
+  request_executor prefer(boost::asio::execution::outstanding_work_t::untracked_t) const {
+    return with(bits_ & ~tracked);
   }
-  request_executor prefer(boost::asio::execution::relationship_t::fork_t p) const {
-    return with(boost::asio::prefer(inner_, p), tracked_);
+  request_executor prefer(boost::asio::execution::relationship_t::fork_t) const {
+    return with(bits_ & ~continuation);
   }
-  request_executor prefer(boost::asio::execution::relationship_t::continuation_t p) const {
-    return with(boost::asio::prefer(inner_, p), tracked_);
+  request_executor prefer(boost::asio::execution::relationship_t::continuation_t) const {
+    return with(bits_ | continuation);
   }
+  /// The inner executor allocates as it always does (the strand recycles its operations).
   template <class Allocator>
-  request_executor prefer(boost::asio::execution::allocator_t<Allocator> p) const {
-    return with(boost::asio::prefer(inner_, p), tracked_);
+  request_executor prefer(boost::asio::execution::allocator_t<Allocator>) const {
+    return *this;
   }
 
   template <class F>
   void execute(F&& f) const {
-    inner_.execute(scoped<std::decay_t<F>>{std::forward<F>(f), scope_});
+    // The inner executor's property forms are made here, not kept: the strand they copy fits
+    // any_io_executor's buffer, and a held request keeps one executor, not three.
+    scoped<std::decay_t<F>> op{std::forward<F>(f), scope_};
+    const auto& inner = scope_->inner();
+    if (bits_ & never) {
+      auto never_inner = boost::asio::require(inner, boost::asio::execution::blocking.never);
+      if (bits_ & continuation) {
+        boost::asio::prefer(never_inner, boost::asio::execution::relationship.continuation)
+            .execute(std::move(op));
+      } else {
+        never_inner.execute(std::move(op));
+      }
+    } else if (bits_ & continuation) {
+      boost::asio::prefer(inner, boost::asio::execution::relationship.continuation)
+          .execute(std::move(op));
+    } else {
+      inner.execute(std::move(op));
+    }
   }
 
   friend bool operator==(const request_executor& a, const request_executor& b) noexcept {
-    return a.scope_ == b.scope_ && a.inner_ == b.inner_;
+    return a.scope_ == b.scope_ && ((a.bits_ ^ b.bits_) & ~tracked) == 0;
   }
   friend bool operator!=(const request_executor& a, const request_executor& b) noexcept {
     return !(a == b);
   }
 
  private:
+  enum : unsigned char { tracked = 1, never = 2, continuation = 4 };
+
   template <class F>
   struct scoped {
     F f;
@@ -199,20 +229,19 @@ class request_executor {
     void operator()() { scope->run(f); }
   };
 
-  request_executor with(boost::asio::any_io_executor inner, bool tracked) const {
-    request_executor e(std::move(inner), scope_);
-    e.tracked_ = tracked;
-    if (tracked) scope_->work_started();
+  request_executor with(unsigned char bits) const {
+    request_executor e(scope_);
+    e.bits_ = bits;
+    if (bits & tracked) scope_->work_started();
     return e;
   }
   void release() noexcept {
-    if (tracked_ && scope_) scope_->work_finished();
-    tracked_ = false;
+    if ((bits_ & tracked) && scope_) scope_->work_finished();
+    bits_ &= ~tracked;
   }
 
-  boost::asio::any_io_executor inner_;
   std::shared_ptr<request_scope> scope_;
-  bool tracked_ = false;
+  unsigned char bits_ = 0;
 };
 
 }  // namespace detail
