@@ -3,10 +3,24 @@
 #include <cstdlib>
 #include <new>
 
+// The sanitizers replace operator new themselves (TSan's runtime defines it in the same
+// archive member as the aligned forms, so a second definition fails to link, and under ASan
+// ours would hide new/delete mismatches): under them nothing is replaced or counted, and the
+// [allocations] tests are not registered (tests/CMakeLists.txt).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VIAL_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VIAL_TEST_SANITIZED 1
+#endif
+#endif
+
 namespace {
 
 thread_local std::size_t allocations = 0;
 thread_local std::size_t largest_size = 0;
+
+#ifndef VIAL_TEST_SANITIZED
 
 void* allocate(std::size_t size) {
   ++allocations;
@@ -14,8 +28,11 @@ void* allocate(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
+#endif
 
 }  // namespace
+
+#ifndef VIAL_TEST_SANITIZED
 
 void* operator new(std::size_t size) { return allocate(size); }
 void* operator new[](std::size_t size) { return allocate(size); }
@@ -33,6 +50,7 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+#endif
 
 namespace vial_test {
 

@@ -2,7 +2,8 @@
 
 // Counts allocations through the global operator new on the calling thread, for tests that pin
 // how many a step takes. A module using it lists support/allocation_count.cpp among its
-// sources, which replaces operator new and delete in that test executable.
+// sources, which replaces operator new and delete in that test executable (not under a
+// sanitizer, which owns them: tag such tests [allocations], and they run in the plain build).
 
 #include <cstddef>
 
