@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/catch.hpp"
+#include "support/eventually.hpp"
 #include "vial/app.hpp"
 #include "vial/app/metrics.hpp"
 #include "vial/log.hpp"
@@ -73,11 +74,7 @@ TEST_CASE("free memory left between live blocks after a burst is handed back to 
   auto kept = fragment_an_arena();
   INFO("retained: " << idle / mib << " MiB idle, " << retained_free_bytes() / mib
                     << " MiB after the burst");
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (trimmer.trims() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
-  CHECK(trimmer.trims() >= 1);
+  CHECK(vial::test::eventually([&] { return trimmer.trims() >= 1; }, 10s));
   CHECK(memory_trims() >= trims_before + 1);  // what /metrics reports
   std::uint64_t timed = 0;
   for (auto n : vial::server_detail::memory_trim_durations().counts) timed += n;
@@ -98,11 +95,7 @@ TEST_CASE("what a burst left below the threshold is handed back once the memory 
   auto kept = fragment_an_arena(24 * mib);  // about 23 MiB retained: under 32, over 8
   INFO("retained: " << idle / mib << " MiB idle, " << retained_free_bytes() / mib
                     << " MiB after the burst");
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (trimmer.trims() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
-  CHECK(trimmer.trims() >= 1);
+  CHECK(vial::test::eventually([&] { return trimmer.trims() >= 1; }, 10s));
   CHECK(retained_free_bytes() < idle + 8 * mib);
 }
 
