@@ -139,8 +139,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t lingered_ = 0;
 
   // The exchange in progress.
-  std::optional<request> request_;
-  matched_route route_;  // where the reader routed request_
+  // The request and its route live in reader_, where they were built.
   response response_;
   // What is being written besides the body: the head, a stock response, or a chunk's size line
   // (a stream's head is written before its first chunk).

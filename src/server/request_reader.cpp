@@ -121,8 +121,8 @@ struct request_reader::impl {
   using parser_type = http::request_parser<http::string_body>;
 
   impl(const vial::app& a, const server_options& o, const std::string& r, std::string& m,
-       std::string& t)
-      : app(a), options(o), remote(r), method(m), target(t) {
+       std::string& t, std::optional<vial::request>& req, vial::matched_route& rt)
+      : app(a), options(o), remote(r), method(m), target(t), request(req), route(rt) {
     live_states.fetch_add(1, std::memory_order_relaxed);
   }
   ~impl() { live_states.fetch_sub(1, std::memory_order_relaxed); }
@@ -180,8 +180,9 @@ struct request_reader::impl {
   bool keep_alive = true;
   bool http10 = false;
   bool is_head = false;
-  std::optional<vial::request> request;
-  vial::matched_route route;
+  // The reader's, where the connection uses them: built in place, never moved.
+  std::optional<vial::request>& request;
+  vial::matched_route& route;
 };
 
 bool request_reader::impl::check_header() {
@@ -295,6 +296,7 @@ request_reader::~request_reader() = default;
 // is read: a connection waiting for its next request, or answering one, holds none of it.
 void request_reader::reset() noexcept {
   impl_.reset();
+  drop_request();
   method_.clear();
   target_.clear();
 }
@@ -307,7 +309,7 @@ std::size_t request_reader::states() noexcept {
 
 request_reader::impl& request_reader::state() {
   if (impl_) return *impl_;
-  impl_ = std::make_unique<impl>(app_, options_, remote_, method_, target_);
+  impl_ = std::make_unique<impl>(app_, options_, remote_, method_, target_, request_, route_);
   auto& s = *impl_;
   s.parser.emplace();
   s.parser->header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
@@ -434,16 +436,11 @@ bool request_reader::http10() const noexcept { return impl_ && impl_->http10; }
 bool request_reader::is_head() const noexcept { return impl_ && impl_->is_head; }
 
 request request_reader::take_request() {
-  request out = std::move(*impl_->request);
-  impl_->request.reset();
+  request out = std::move(*request_);
+  drop_request();
   return out;
 }
 
-void request_reader::take_request(std::optional<request>& into) {
-  into.emplace(std::move(*impl_->request));
-  impl_->request.reset();
-}
-
-matched_route request_reader::take_route() { return std::move(impl_->route); }
+void request_reader::drop_request() noexcept { request_.reset(); }
 
 }  // namespace vial::server_detail

@@ -75,14 +75,19 @@ class request_reader {
   bool keep_alive() const noexcept;
   bool http10() const noexcept;
   bool is_head() const noexcept;
-  /// After `complete` or `refused`: the request, with its version set, routed by the app.
+  /// After `complete` or `refused`: the request, with its version set, routed by the app. It
+  /// is built here and stays here while it is answered (a request is not moved: its 20-odd
+  /// members cost more to move than to build), until `drop_request()` or `reset()`.
+  request& current_request() noexcept { return *request_; }
+  /// Where the app routed it, for `app::dispatch(request, route)`, which then does not route
+  /// it again. Valid until the next request's header is read (it holds nothing the request
+  /// did not take).
+  const matched_route& route() const noexcept { return route_; }
+  /// Destroys the request (the connection frees it before writing the response).
+  void drop_request() noexcept;
+  /// The request, moved out (tests and the fuzz target).
   request take_request();
-  /// The same, moved straight into `into` (one move of the request, not two).
-  void take_request(std::optional<request>& into);
-  /// After `complete` or `refused`: where the app routed the request, for
-  /// `app::dispatch(request, route)`, which then does not route it again.
-  matched_route take_route();
-  /// After `take_request()` and `take_route()`: frees the parser state while the request is
+  /// After `complete` or `refused`: frees the parser state while the request is
   /// answered (a request held on the event loop would keep it for nothing). Only `method()`
   /// and `target()`, which the access log names, stay until `reset()`.
   void release() noexcept;
@@ -100,6 +105,8 @@ class request_reader {
   std::string remote_;
   std::string method_;  // outlive the state, for the access log
   std::string target_;
+  std::optional<request> request_;
+  matched_route route_;
   std::unique_ptr<impl> impl_;
 };
 
