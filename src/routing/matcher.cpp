@@ -142,11 +142,10 @@ class route_walk {
       out.result = tree_match::outcome::found;
       out.route = best_->route;
       out.captures = std::move(best_captures_);
-    } else if (first_ != nullptr) {
-      out.result = tree_match::outcome::method_not_allowed;
-    } else {
       return out;
     }
+    if (first_ == nullptr) return out;
+    out.result = tree_match::outcome::method_not_allowed;
     if (more_.empty()) {
       out.allowed = first_->allowed;
     } else {
@@ -163,6 +162,7 @@ class route_walk {
 
  private:
   void walk(const node& n, std::size_t pos) {
+    if (best_ != nullptr) return;  // nothing later in precedence order can change the result
     if (pos == end_of_path) {
       if (!n.routes.empty()) reached(n);
       return;

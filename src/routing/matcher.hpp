@@ -67,8 +67,9 @@ struct tree_match {
 // A segment trie of rules. Each level tries the literal child first (one hash lookup), then the
 // converter children in precedence order (any, int, float, uuid, string, path), so the cost of a
 // match follows the path's depth and the few converters at each level, not the number of rules.
-// Every branch that fits the path is visited, because the Allow list needs every rule that
-// matches it; the first terminal in that order that takes the method wins.
+// The first terminal in that order that takes the method wins, and ends the walk; when none
+// does, every branch that fits the path is visited, because the Allow list needs every rule
+// that matches it.
 // Configure on one thread; `match` and `find` are const and safe from any thread afterwards.
 class route_tree {
  public:

@@ -20,7 +20,9 @@ struct route_match {
   outcome result = outcome::not_found;
   std::size_t route = 0;  ///< the id `router::add` returned (found)
   path_params params;     ///< converted values, in rule order (found)
-  /// Methods the path answers to, "GET, HEAD, OPTIONS" form (method_not_allowed, and found).
+  /// Methods the path answers to, "GET, HEAD, OPTIONS" form (method_not_allowed only, as
+  /// Werkzeug's MethodNotAllowed: a match that is found stops at the first route that takes
+  /// the method, without visiting the other rules the path fits).
   std::string allowed;
   /// Where to send the client (redirect: 308 to the rule with the trailing slash), encoded.
   std::string location;
