@@ -148,7 +148,7 @@ void request::parse_target(std::string_view target) {
       if (decoded->find('\0') != std::string::npos) detail::bad_request("NUL byte in path");
       path_ = decoded->empty() ? std::string("/") : std::move(*decoded);
     }
-    args_ = parse_query(query_string_);
+    if (!query_string_.empty()) args_ = parse_query(query_string_);
   }
 }
 

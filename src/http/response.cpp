@@ -70,7 +70,9 @@ response::response(std::string body, int status, std::string_view content_type)
     : status_(status), body_(std::move(body)) {
   // Content-Type, X-Request-Id and a couple more without growing the vector field by field.
   headers_.reserve(4);
-  if (!content_type.empty()) set_header("Content-Type", content_type);
+  if (content_type.empty()) return;
+  check_header("Content-Type", content_type);
+  headers_.add("Content-Type", content_type);  // the first field: nothing to replace
 }
 
 response response::text(std::string body, int status) {
