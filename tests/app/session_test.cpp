@@ -96,22 +96,25 @@ TEST_CASE("a forged or tampered session cookie is ignored", "[app][session][host
   const std::string good = cookie_value(client.get("/count"));
   REQUIRE(client.get("/read").text() == "2");
 
+  // Each forgery is sent in place of the good cookie: the session reads as empty.
+  auto ignored = [&](const std::string& cookie) {
+    client.set_cookie("session", cookie);
+    CHECK(client.get("/read").text() == "0");
+  };
   SECTION("payload changed, signature kept") {
     // {"n":1000} in base64url, with the original timestamp and signature.
-    const std::string forged = "eyJuIjoxMDAwfQ" + good.substr(good.find('.'));
-    client.set_cookie("session", forged);
+    ignored("eyJuIjoxMDAwfQ" + good.substr(good.find('.')));
   }
   SECTION("signature altered") {
     std::string bad = good;
     bad.back() = bad.back() == 'A' ? 'B' : 'A';
-    client.set_cookie("session", bad);
+    ignored(bad);
   }
   SECTION("signed with another key") {
-    client.set_cookie("session", vial::encode_session_cookie({{"n", 1000}}, "other"));
+    ignored(vial::encode_session_cookie({{"n", 1000}}, "other"));
   }
-  SECTION("garbage") { client.set_cookie("session", "..."); }
-  SECTION("unsigned payload") { client.set_cookie("session", "eyJuIjoxMDAwfQ"); }
-  CHECK(client.get("/read").text() == "0");
+  SECTION("garbage") { ignored("..."); }
+  SECTION("unsigned payload") { ignored("eyJuIjoxMDAwfQ"); }
 }
 
 TEST_CASE("session cookies round-trip and expire after max_age", "[app][session]") {

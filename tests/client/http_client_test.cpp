@@ -107,7 +107,7 @@ TEST_CASE("request options carry headers, a raw body and query arguments", "[cli
   CHECK(j["target"] == "/echo?x=1&q=a%20b%26c&page=2");
 }
 
-TEST_CASE("delete_ and patch send their method; head reads no body", "[client][body]") {
+TEST_CASE("delete_ and patch send their method, and head reads no body", "[client][body]") {
   upstream up;
   http_client client;
   CHECK(vial::async_to_sync(client.delete_(up.url("/echo"))).json()["method"] == "DELETE");

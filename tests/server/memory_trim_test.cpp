@@ -144,8 +144,8 @@ TEST_CASE("what a burst left under the threshold is due once it has been quiet f
 }
 
 TEST_CASE(
-    "growth that goes on postpones the quiet trim; under a quarter of the threshold none "
-    "comes",
+    "growth that goes on postpones the quiet trim, and under a quarter of the threshold "
+    "none comes",
     "[server][memory]") {
   trim_trigger trigger(16 * mib, 5s, 10 * mb, at(0));
   for (int s = 1; s <= 6; ++s) CHECK_FALSE(trigger.due((10 + 2 * s) * mb, at(s)));  // to 22
