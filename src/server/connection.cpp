@@ -34,11 +34,10 @@ using boost::system::error_code;
 
 namespace {
 
-// The time for deadlines and idle marks, which are whole seconds or close to it: the kernel's
-// tick-old copy of the monotonic clock (CLOCK_MONOTONIC_COARSE, the same epoch as
-// steady_clock), read in about 9 ns against 31 for the precise one on a VM's TSC. A request
-// reads it four times, so the precise clock cost about 1 % of a /hello's CPU. A deadline may
-// fire one tick (1-4 ms) early.
+// The time for deadlines, which are whole seconds or close to it: the kernel's tick-old copy of
+// the monotonic clock (CLOCK_MONOTONIC_COARSE, the same epoch as steady_clock), read in about
+// 9 ns against 31 for the precise one on a VM's TSC; a request sets two or three deadlines. A
+// deadline may fire one tick (1-4 ms) early.
 connection::clock::time_point coarse_now() noexcept {
 #ifdef CLOCK_MONOTONIC_COARSE
   timespec ts{};
@@ -180,7 +179,7 @@ void connection::begin_request() {
   if (buffer_.size() > 0) {
     enter_header();
   } else {
-    idle_since_ = coarse_now();
+    idle_since_ = clock::now();  // orders idle connections: precise, so no two tie
     set_deadline(deadline::idle,
                  shutting_down_ ? std::min(core_.options.keep_alive_timeout, shutdown_idle_grace)
                                 : core_.options.keep_alive_timeout);

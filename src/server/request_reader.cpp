@@ -2,16 +2,15 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
+#include <type_traits>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include "http/refusal.hpp"
 #include "text.hpp"
@@ -115,10 +114,95 @@ struct chunk_line {
   std::size_t take = 0;  // bytes to give the parser (0: wait for more)
 };
 
+// Constructs an `optional`'s value from what `f` returns, in place: the prvalue of the
+// conversion initializes the value directly (a request is not moved into its slot).
+template <class F>
+struct from_call {
+  F f;
+  operator std::invoke_result_t<F&>() { return f(); }
+};
+template <class F>
+from_call(F) -> from_call<F>;
+
+// Beast's parsing and framing (its limits, Content-Length, Transfer-Encoding and chunking,
+// Connection) without Beast's message: the method and target go into the reader's strings,
+// each field straight into the headers the request is built from, the body into the string the
+// request takes. A Beast message would cost an allocation per field, one for the method and
+// target, and then a copy of each into the request.
+class header_parser final : public http::basic_parser<true> {
+ public:
+  header_parser(std::string& method, std::string& target) : method_(method), target_(target) {}
+
+  http::verb verb = http::verb::unknown;
+  int version = 0;
+  vial::headers fields;
+  std::size_t hosts = 0, codings = 0, lengths = 0, expects = 0;
+  std::string body;
+  std::uint64_t chunk_left = 0;  // data bytes of the current chunk not given to Beast yet
+  bool chunk_seen = false;       // a chunk with data was read: its CRLF precedes the next line
+
+ private:
+  void on_request_impl(http::verb v, boost::beast::string_view method_text,
+                       boost::beast::string_view target, int v_number, error_code&) override {
+    verb = v;
+    version = v_number;
+    // Assigned, not rebuilt: the strings keep their capacity from one request to the next.
+    method_.assign(method_text.data(), method_text.size());
+    target_.assign(target.data(), target.size());
+  }
+  void on_response_impl(int, boost::beast::string_view, int, error_code& ec) override {
+    ec = http::error::bad_method;  // never called for a request parser
+  }
+  void on_field_impl(http::field name, boost::beast::string_view name_text,
+                     boost::beast::string_view value, error_code&) override {
+    if (is_header_done()) return;  // a trailer field: never part of the request
+    switch (name) {
+      case http::field::host:
+        ++hosts;
+        break;
+      case http::field::transfer_encoding:
+        ++codings;
+        break;
+      case http::field::content_length:
+        ++lengths;
+        break;
+      case http::field::expect:
+        ++expects;
+        break;
+      default:
+        break;
+    }
+    fields.add(std::string_view(name_text.data(), name_text.size()),
+               std::string_view(value.data(), value.size()));
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    // Beast has checked the length against the body limit already.
+    if (length) body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(boost::beast::string_view data, error_code&) override {
+    body.append(data.data(), data.size());
+    return data.size();
+  }
+  void on_chunk_header_impl(std::uint64_t size, boost::beast::string_view, error_code&) override {
+    chunk_left = size;
+    if (size > 0) chunk_seen = true;
+  }
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view data,
+                                 error_code&) override {
+    body.append(data.data(), data.size());
+    return data.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  std::string& method_;
+  std::string& target_;
+};
+
 }  // namespace
 
 struct request_reader::impl {
-  using parser_type = http::request_parser<http::string_body>;
+  using parser_type = header_parser;
 
   impl(const vial::app& a, const server_options& o, const std::string& r, std::string& m,
        std::string& t, std::optional<vial::request>& req, vial::matched_route& rt)
@@ -159,18 +243,14 @@ struct request_reader::impl {
   std::optional<parser_type> parser;
   bool header_checked = false;
   bool request_line_seen = false;
+  bool fields_reserved = false;  // the header's field count is known, and room made
+  std::size_t eom_scan = 0;      // bytes searched for the header's end so far
   std::size_t header_bytes = 0;  // consumed before the header was checked
   char last_header_byte = 0;     // the last of them, to see an obs-fold split across reads
   // A chunked body is given to Beast a piece at a time, so that each chunk-size line and the
-  // trailer section are measured before Beast buffers them: the data of the current chunk,
-  // then one whole size line, or the last chunk with its whole trailer section.
-  std::uint64_t chunk_left = 0;  // data bytes of the current chunk not given to Beast yet
-  bool chunk_seen = false;       // a chunk with data was read: its CRLF precedes the next line
-  std::function<void(std::uint64_t, boost::beast::string_view, error_code&)> on_chunk_header =
-      [this](std::uint64_t size, boost::beast::string_view, error_code&) {
-        chunk_left = size;
-        if (size > 0) chunk_seen = true;
-      };
+  // trailer section are measured before Beast buffers them: the data of the current chunk
+  // (`parser->chunk_left`), then one whole size line, or the last chunk with its whole trailer
+  // section.
   int status = 0;
   int refused = 0;        // the status of the request's refusal, answered by the app
   std::size_t limit = 0;  // the body limit of this request
@@ -187,10 +267,7 @@ struct request_reader::impl {
 
 bool request_reader::impl::check_header() {
   header_checked = true;
-  const auto& h = parser->get();
-  // Assigned, not rebuilt: the strings keep their capacity from one request to the next.
-  method.assign(h.method_string().data(), h.method_string().size());
-  target.assign(h.target().data(), h.target().size());
+  auto& p = *parser;
   // Beast applies its header limit to the fields alone when the whole header arrives in one
   // read, and from the start of the header otherwise: count the section here so that the limit
   // is the same however the bytes were split.
@@ -198,86 +275,60 @@ bool request_reader::impl::check_header() {
     status = 431;
     return false;
   }
-  if (h.version() != 10 && h.version() != 11) {
+  if (p.version != 10 && p.version != 11) {
     status = 505;
     return false;
   }
-  // One pass over the fields for what the checks below need, instead of a lookup each.
-  std::size_t count = 0, hosts = 0, codings = 0, lengths = 0;
-  std::string_view host, expect;
-  for (const auto& f : h) {
-    ++count;
-    switch (f.name()) {
-      case http::field::host:
-        if (hosts++ == 0) host = f.value();
-        break;
-      case http::field::transfer_encoding:
-        ++codings;
-        break;
-      case http::field::content_length:
-        ++lengths;
-        break;
-      case http::field::expect:
-        if (expect.empty()) expect = f.value();
-        break;
-      default:
-        break;
-    }
-  }
   // RFC 9112 3.2: exactly one valid Host in HTTP/1.1.
-  if (hosts > 1 || (hosts == 0 && h.version() == 11) || (hosts == 1 && !valid_host(host))) {
+  if (p.hosts > 1 || (p.hosts == 0 && p.version == 11) ||
+      (p.hosts == 1 && !valid_host(p.fields.get_or("Host", {})))) {
     status = 400;
     return false;
   }
-  if (codings > 0) {
-    if (lengths > 0) {
+  if (p.codings > 0) {
+    if (p.lengths > 0) {
       status = 400;
       return false;
     }
-    std::vector<std::string_view> fields;
-    for (auto it = h.find(http::field::transfer_encoding);
-         it != h.end() && it->name() == http::field::transfer_encoding; ++it) {
-      fields.push_back(it->value());
-    }
-    auto check = check_transfer_codings(fields);
+    auto check = check_transfer_codings(p.fields.get_all("Transfer-Encoding"));
     if (check != coding_check::ok) {
       status = check == coding_check::bad_request ? 400 : 501;
       return false;
     }
   }
-  keep_alive = h.keep_alive();
-  http10 = h.version() == 10;
+  keep_alive = p.keep_alive();
+  http10 = p.version == 10;
   // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; answer, then close.
-  if (http10 && codings > 0) keep_alive = false;
-  is_head = h.method() == http::verb::head;
-  // The request is built from the header section alone: trailer fields, which Beast adds to
-  // the same message, never reach it (RFC 9110 6.5.1), and the route's body limit is looked up
+  if (http10 && p.codings > 0) keep_alive = false;
+  is_head = p.verb == http::verb::head;
+  expects_continue =
+      p.version == 11 && p.expects > 0 && iequals(p.fields.get_or("Expect", {}), "100-continue");
+  // The request is built from the header section alone: trailer fields, which Beast reports
+  // after the body, never reach it (RFC 9110 6.5.1), and the route's body limit is looked up
   // with the path the router will see (decoded, absolute-form stripped), not the raw target.
-  vial::headers fields;
-  fields.reserve(count);
-  for (const auto& f : h) fields.add(f.name_string(), f.value());
   // A bad target is the app's to answer (its error handlers and hooks), once the body has been
   // read, keeping the connection.
-  request.emplace(vial::request::refused_or_valid(method, target, std::move(fields)));
-  detail::request_access::set_version(*request, static_cast<int>(h.version()));
+  request.emplace(from_call{[&] {
+    return vial::request::refused_or_valid(method, target, std::move(p.fields));
+  }});
+  detail::request_access::set_version(*request, p.version);
   if (const auto* refusal = request->refusal()) refused = refusal->status();
   request->set_remote_address(remote);
   // Routed once, here: the route's body limit is needed before the body, and dispatch takes
-  // the match from `take_route()`.
+  // the match from `route()`.
   route = app.match(*request);
   limit = route.body_limit().value_or(options.max_body_bytes);
-  if (auto length = parser->content_length(); length && *length > limit) {
+  if (auto length = p.content_length(); length && *length > limit) {
     refuse_body();  // without reading it
     return true;
   }
-  parser->body_limit(limit);
-  parser->eager(true);
-  expects_continue = h.version() == 11 && iequals(expect, "100-continue");
+  p.body_limit(limit);
+  p.eager(true);
   return true;
 }
 
 read_state request_reader::impl::finish() {
-  auto body = std::move(parser->get().body());
+  auto body = std::move(parser->body);
   parser.reset();
   request->set_body(std::move(body));
   if (refused != 0) {
@@ -311,11 +362,10 @@ request_reader::impl& request_reader::state() {
   if (impl_) return *impl_;
   impl_ = std::make_unique<impl>(app_, options_, remote_, method_, target_, request_, route_);
   auto& s = *impl_;
-  s.parser.emplace();
+  s.parser.emplace(method_, target_);
   s.parser->header_limit(static_cast<std::uint32_t>(s.options.max_header_bytes));
   s.parser->body_limit(boost::none);  // set per route once the header is known
   s.parser->eager(false);             // stop after the header: it is checked before the body
-  s.parser->on_chunk_header(s.on_chunk_header);
   return s;
 }
 
@@ -324,6 +374,7 @@ request_reader::impl& request_reader::state() {
 // so the line is measured here; the last chunk goes to Beast only with its whole trailer
 // section, which counts against max_header_bytes together with the header.
 chunk_line request_reader::impl::next_chunk_line(std::string_view data) const {
+  const bool chunk_seen = parser->chunk_seen;
   const std::size_t start = chunk_seen ? 2 : 0;
   if (data.size() < start) return {};
   if (chunk_seen && !data.starts_with("\r\n")) return {.status = 400};
@@ -367,16 +418,30 @@ read_step request_reader::impl::feed(std::string_view data, std::size_t& used) {
       }
     }
     auto piece = data;
-    const bool in_chunk = header_checked && parser->chunked() && chunk_left > 0;
+    const bool in_chunk = header_checked && parser->chunked() && parser->chunk_left > 0;
     if (header_checked && parser->chunked()) {
       if (in_chunk) {
         piece = data.substr(
-            0, static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left, data.size())));
+            0, static_cast<std::size_t>(std::min<std::uint64_t>(parser->chunk_left, data.size())));
       } else {
         auto next = next_chunk_line(data);
         if (next.status != 0) return fail(next.status, used);
         if (next.take == 0) return {read_state::need_more, used};
         piece = data.substr(0, next.take);
+      }
+    }
+    if (!header_checked && !fields_reserved) {
+      // Beast parses the header once it is whole, calling on_field_impl per field: room for
+      // them all at once (a field a line) rather than growing the list field by field. Each
+      // byte is looked at once however the header is split (Beast consumes none of it before
+      // it is whole).
+      auto eom = data.find("\r\n\r\n", eom_scan > 3 ? eom_scan - 3 : 0);
+      if (eom == std::string_view::npos) {
+        eom_scan = data.size();
+      } else {
+        parser->fields.reserve(
+            static_cast<std::size_t>(std::count(data.begin(), data.begin() + eom, '\n')));
+        fields_reserved = true;
       }
     }
     error_code ec;
@@ -388,7 +453,7 @@ read_step request_reader::impl::feed(std::string_view data, std::size_t& used) {
       header_bytes += n;  // eager is off: the put stops after the header
       if (n > 0) last_header_byte = data[n - 1];
     }
-    if (in_chunk) chunk_left -= n;
+    if (in_chunk) parser->chunk_left -= n;
     if (n > 0) request_line_seen = true;
     used += n;
     if (ec == http::error::need_more) {
