@@ -239,6 +239,7 @@ TEST_CASE("a matched route carries the body limit and the match to dispatch", "[
 TEST_CASE("dispatch of a matched request does not route it again", "[app][dispatch]") {
 #ifdef NDEBUG
   WARN("router matches are counted in debug builds only");
+  SUCCEED("skipped");  // a skip, not a case without assertions
 #else
   vial::app app;
   app.get("/hello", [] { return "hello"; });

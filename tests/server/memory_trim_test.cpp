@@ -61,7 +61,7 @@ std::vector<std::unique_ptr<char[]>> fragment_an_arena(std::size_t bytes = 64 * 
 }  // namespace
 
 TEST_CASE("free memory left between live blocks after a burst is handed back to the system",
-          "[server][memory]") {
+          "[server][memory][glibc-malloc]") {
   if (!glibc_malloc) {
     WARN("needs glibc's malloc (not a sanitizer's)");
     return;
@@ -83,7 +83,7 @@ TEST_CASE("free memory left between live blocks after a burst is handed back to 
 }
 
 TEST_CASE("what a burst left below the threshold is handed back once the memory is quiet",
-          "[server][memory]") {
+          "[server][memory][glibc-malloc]") {
   if (!glibc_malloc) {
     WARN("needs glibc's malloc (not a sanitizer's)");
     return;

@@ -131,6 +131,7 @@ TEST_CASE("server applies a route's own body limit", "[server][limits]") {
 TEST_CASE("server routes each request once, body limit and dispatch alike", "[server][routing]") {
 #ifdef NDEBUG
   WARN("router matches are counted in debug builds only");
+  SUCCEED("skipped");  // a skip, not a case without assertions
 #else
   server_fixture f(vial::server_options{.max_body_bytes = 1024});
   auto c = f.connect();

@@ -409,6 +409,7 @@ TEST_CASE("a burst of 2,000 connects completes every handshake while the server 
   if (somaxconn <= burst || files.rlim_cur < burst + 256) {
     WARN("skipped: needs net.core.somaxconn > " << burst << " and " << burst + 256
                                                 << " descriptors");
+    SUCCEED("skipped");  // a skip, not a case without assertions
     return;
   }
   vial::app app;
