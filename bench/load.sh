@@ -23,7 +23,7 @@ BUILD="$ROOT/build-server-rel"
 DURATION=5
 JSON=0
 CONNS="64 1000"
-ROUNDS=3
+ROUNDS=5
 HTTPLIB=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
