@@ -405,7 +405,8 @@ void connection::run_on_loop(const detail::request_scope_options& options) {
     asio::post(self->socket_.get_executor(),
                [self, e, r = std::move(r)]() mutable { self->finish_on_loop(e, std::move(r)); });
   };
-  asio::co_spawn(detail::request_executor(scope_), core_.app.dispatch_on_loop(reader_.current_request(), reader_.route()),
+  asio::co_spawn(detail::request_executor(scope_),
+                 core_.app.dispatch_on_loop(reader_.current_request(), reader_.route()),
                  asio::bind_cancellation_slot(loop_cancel_.slot(),
                                               asio::bind_executor(*strand, std::move(done))));
   watch_client();

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <type_traits>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -308,9 +308,8 @@ bool request_reader::impl::check_header() {
   // with the path the router will see (decoded, absolute-form stripped), not the raw target.
   // A bad target is the app's to answer (its error handlers and hooks), once the body has been
   // read, keeping the connection.
-  request.emplace(from_call{[&] {
-    return vial::request::refused_or_valid(method, target, std::move(p.fields));
-  }});
+  request.emplace(from_call{
+      [&] { return vial::request::refused_or_valid(method, target, std::move(p.fields)); }});
   detail::request_access::set_version(*request, p.version);
   if (const auto* refusal = request->refusal()) refused = refusal->status();
   request->set_remote_address(remote);
