@@ -177,7 +177,7 @@ class header_parser final : public http::basic_parser<true> {
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-    // Beast has checked the length against the body limit already.
+    // The body starts only after check_header, which refused a length over the route's limit.
     if (length) body.reserve(static_cast<std::size_t>(*length));
   }
   std::size_t on_body_impl(boost::beast::string_view data, error_code&) override {
@@ -189,9 +189,8 @@ class header_parser final : public http::basic_parser<true> {
     if (size > 0) chunk_seen = true;
   }
   std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view data,
-                                 error_code&) override {
-    body.append(data.data(), data.size());
-    return data.size();
+                                 error_code& ec) override {
+    return on_body_impl(data, ec);
   }
   void on_finish_impl(error_code&) override {}
 
